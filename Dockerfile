@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# MCP Coordinator: gRPC on 50051, REST/JSON on 8766.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY coordinator ./coordinator
+COPY gen ./gen
+RUN pip install --no-cache-dir --upgrade pip \
+ && pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOST=0.0.0.0 \
+    PORT=8766 \
+    GRPC_PORT=50051 \
+    LOG_FORMAT=json
+RUN useradd --system --uid 10001 --home-dir /app coordinator
+WORKDIR /app
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER coordinator
+EXPOSE 8766 50051
+HEALTHCHECK --interval=10s --timeout=2s --start-period=5s --retries=3 \
+  CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8766'), timeout=2)"
+# SIGTERM drains in-flight calls (DRAIN_SECONDS, default 10) before exiting.
+STOPSIGNAL SIGTERM
+CMD ["mcp-coordinator", "serve"]

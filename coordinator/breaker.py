@@ -1,0 +1,77 @@
+"""A circuit breaker per target, so a dead target is skipped at once.
+
+Opens after `failure_threshold` consecutive failures; after `open_seconds` it
+lets one probe through (half-open); a success closes it, a failure re-opens it
+with the wait doubled, up to `max_open_seconds` (Envoy's outlier-detection shape).
+The clock is injected so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+CircuitState = Literal["closed", "open", "half_open"]
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerPolicy:
+    failure_threshold: int = 5
+    open_seconds: float = 30.0
+    max_open_seconds: float = 300.0
+
+
+class CircuitBreaker:
+    def __init__(
+        self, policy: BreakerPolicy = BreakerPolicy(), clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._policy = policy
+        self._clock = clock
+        self._failures = 0
+        self._open_until = 0.0
+        self._open_seconds = policy.open_seconds
+        self._opened = False
+        self._probe_in_flight = False
+
+    @property
+    def state(self) -> CircuitState:
+        if not self._opened:
+            return "closed"
+        return "open" if self._clock() < self._open_until else "half_open"
+
+    def allows_request(self) -> bool:
+        """True when a request may go to the target now (claims the half-open probe)."""
+        state = self.state
+        if state == "closed":
+            return True
+        if state == "half_open" and not self._probe_in_flight:
+            self._probe_in_flight = True
+            return True
+        return False
+
+    def is_available(self) -> bool:
+        """Like `allows_request` but without claiming anything (for routing)."""
+        state = self.state
+        return state == "closed" or (state == "half_open" and not self._probe_in_flight)
+
+    def record_success(self) -> None:
+        self._failures = 0
+        self._opened = False
+        self._probe_in_flight = False
+        self._open_seconds = self._policy.open_seconds
+
+    def record_failure(self) -> None:
+        self._failures += 1
+        if self._opened:
+            # The half-open probe failed: wait longer before the next one.
+            self._open_seconds = min(self._open_seconds * 2, self._policy.max_open_seconds)
+            self._trip()
+        elif self._failures >= self._policy.failure_threshold:
+            self._trip()
+
+    def _trip(self) -> None:
+        self._opened = True
+        self._probe_in_flight = False
+        self._open_until = self._clock() + self._open_seconds

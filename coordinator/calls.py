@@ -1,0 +1,49 @@
+"""What every door knows about one call, and the shape of a method handler.
+
+The gRPC door, the REST door and the MCP door each build a `CallContext` and
+call the same `UnaryHandler`; auth, deadlines and errors therefore behave the
+same whichever door a request used.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from google.protobuf.message import Message
+
+Door = Literal["grpc", "http", "mcp"]
+
+
+@dataclass(slots=True)
+class CallContext:
+    """One incoming call, independent of the door it came through.
+
+    `metadata` keys are lower case (gRPC metadata spelling, e.g. "x-api-key").
+    `deadline` is on the `time.monotonic()` clock, or None for no deadline.
+    """
+
+    door: Door
+    method: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    deadline: float | None = None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def time_remaining(self) -> float | None:
+        """Seconds left before the deadline (never negative), or None."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.monotonic())
+
+
+UnaryHandler = Callable[[Message, CallContext], Awaitable[Message]]
+"""Serves one unary RPC: request message and call in, response message out.
+
+Raises `coordinator.errors.CoordinatorError` for every failure a caller may see.
+"""
+
+ServiceHandlers = Mapping[str, UnaryHandler]
+"""Handlers of one service, keyed by the method's short name ("Route")."""

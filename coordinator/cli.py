@@ -1,0 +1,200 @@
+"""`mcp-coordinator`: serve, demo, and a gRPC client (route, aggregate, status, health).
+
+The client commands print the response as JSON (proto field names, every field)
+and exit 1 with `error: CODE: message` on stderr when the call fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from mcpcoordinator.v1 import coordinator_pb2 as pb
+from mcpcoordinator.v1 import coordinator_pb2_grpc as pb_grpc
+
+from coordinator import __version__
+from coordinator.config import ConfigError, load_settings
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+
+def _run(coro: Any) -> Any:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency outside Windows
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def _context_pair(text: str) -> tuple[str, Any]:
+    """`key=value` (value parsed as JSON when it is JSON) or a bare `key` meaning true."""
+    key, sep, raw = text.partition("=")
+    if not key:
+        raise argparse.ArgumentTypeError(f"--context {text!r}: expected key=value")
+    if not sep:
+        return key, True
+    try:
+        return key, json.loads(raw)
+    except json.JSONDecodeError:
+        return key, raw
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mcp-coordinator", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the coordinator (gRPC and HTTP doors)")
+    serve.add_argument("--config", help="YAML configuration file (default: $COORDINATOR_CONFIG)")
+
+    demo = commands.add_parser("demo", help="start two sample MCP servers and a coordinator")
+    demo.add_argument("--grpc-port", type=int, default=50051)
+    demo.add_argument("--port", type=int, default=8766)
+    demo.add_argument("--api-key", default="demo-key")
+
+    def client(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument(
+            "--address",
+            default=os.environ.get("COORDINATOR_ADDRESS", DEFAULT_ADDRESS),
+            help=f"coordinator gRPC address (default: $COORDINATOR_ADDRESS or {DEFAULT_ADDRESS})",
+        )
+        sub.add_argument(
+            "--api-key",
+            default=os.environ.get("COORDINATOR_API_KEY"),
+            help="API key (default: $COORDINATOR_API_KEY)",
+        )
+        sub.add_argument("--timeout", type=float, default=30.0, help="deadline in seconds")
+        return sub
+
+    for name, help_text in (
+        ("route", "send one request to the target the policy picks"),
+        ("aggregate", "send one request to every target in parallel"),
+    ):
+        sub = client(name, help_text)
+        sub.add_argument("query", nargs="?", default="", help="natural-language query")
+        sub.add_argument(
+            "--context",
+            action="append",
+            type=_context_pair,
+            default=[],
+            metavar="KEY=VALUE",
+            help="routing context (repeatable)",
+        )
+        sub.add_argument("--tool", default="", help="call this MCP tool instead of the query tool")
+        sub.add_argument("--arguments", type=_json_object, default=None, metavar="JSON")
+        sub.add_argument("--method", default="", help="send this MCP method, e.g. tools/list")
+        sub.add_argument("--params", type=_json_object, default=None, metavar="JSON")
+        sub.add_argument("--no-cache", action="store_true")
+        if name == "route":
+            sub.add_argument("--target", default="", help="pin the request to this target")
+            sub.add_argument("--allow-failover", action="store_true")
+        else:
+            sub.add_argument("--targets", default="", help="comma-separated subset of targets")
+    client("status", "per-target health and counters")
+    client("health", "liveness and the configured targets")
+    return parser
+
+
+def _operation_fields(args: argparse.Namespace) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "query": args.query,
+        "tool": args.tool,
+        "method": args.method,
+        "no_cache": args.no_cache,
+    }
+    if args.context:
+        fields["context"] = dict(args.context)
+    if args.arguments is not None:
+        fields["arguments"] = args.arguments
+    if args.params is not None:
+        fields["params"] = args.params
+    return fields
+
+
+def route_request(args: argparse.Namespace) -> pb.RouteRequest:
+    fields = _operation_fields(args)
+    fields.update(target=args.target, allow_failover=args.allow_failover)
+    return json_format.ParseDict(fields, pb.RouteRequest())
+
+
+def aggregate_request(args: argparse.Namespace) -> pb.AggregateRequest:
+    fields = _operation_fields(args)
+    fields["targets"] = [t.strip() for t in args.targets.split(",") if t.strip()]
+    return json_format.ParseDict(fields, pb.AggregateRequest())
+
+
+async def _call(args: argparse.Namespace) -> Message:
+    metadata = (("x-api-key", args.api_key),) if args.api_key else None
+    async with grpc.aio.insecure_channel(args.address) as channel:
+        stub = pb_grpc.CoordinatorServiceStub(channel)
+        if args.command == "route":
+            return await stub.Route(route_request(args), metadata=metadata, timeout=args.timeout)
+        if args.command == "aggregate":
+            return await stub.Aggregate(aggregate_request(args), metadata=metadata, timeout=args.timeout)
+        if args.command == "status":
+            return await stub.Status(pb.StatusRequest(), metadata=metadata, timeout=args.timeout)
+        return await stub.Health(pb.HealthRequest(), metadata=metadata, timeout=args.timeout)
+
+
+def to_json(message: Message) -> str:
+    return json_format.MessageToJson(
+        message,
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+        indent=2,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args.config)
+    if args.command == "demo":
+        from coordinator.demo import run_demo
+
+        return int(_run(run_demo(grpc_port=args.grpc_port, port=args.port, api_key=args.api_key)))
+    try:
+        response = _run(_call(args))
+    except grpc.aio.AioRpcError as error:
+        print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
+        return 1
+    print(to_json(response))
+    return 0
+
+
+def _serve(config_path: str | None) -> int:
+    from coordinator.app import serve
+    from coordinator.logs import configure_logging
+
+    try:
+        settings = load_settings(config_path=config_path)
+    except ConfigError as error:
+        print(f"mcp-coordinator: invalid configuration: {error}", file=sys.stderr)
+        return 2
+    json_logs = os.environ.get("LOG_FORMAT", "text") == "json"
+    configure_logging("json" if json_logs else "text", os.environ.get("LOG_LEVEL", "INFO"))
+    _run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The one place that converts between generated messages and the service's types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+from mcpcoordinator.v1 import coordinator_pb2 as pb
+
+from coordinator.operations import Operation
+from coordinator.service import (
+    AggregateCall,
+    AggregateResult,
+    HealthInfo,
+    RouteCall,
+    RouteResult,
+    StatusInfo,
+)
+
+
+def _struct(message: pb.RouteRequest | pb.AggregateRequest, name: str) -> dict[str, Any] | None:
+    if not message.HasField(name):
+        return None
+    return json_format.MessageToDict(getattr(message, name))
+
+
+def _operation(message: pb.RouteRequest | pb.AggregateRequest) -> Operation:
+    return Operation.parse(
+        query=message.query,
+        context=_struct(message, "context"),
+        tool=message.tool,
+        arguments=_struct(message, "arguments"),
+        method=message.method,
+        params=_struct(message, "params"),
+    )
+
+
+def route_call(message: pb.RouteRequest) -> RouteCall:
+    return RouteCall(
+        operation=_operation(message),
+        target=message.target,
+        allow_failover=message.allow_failover,
+        no_cache=message.no_cache,
+    )
+
+
+def aggregate_call(message: pb.AggregateRequest) -> AggregateCall:
+    return AggregateCall(
+        operation=_operation(message), targets=tuple(message.targets), no_cache=message.no_cache
+    )
+
+
+def _value(data: Any) -> struct_pb2.Value:
+    return json_format.ParseDict(data, struct_pb2.Value())
+
+
+def route_response(result: RouteResult) -> pb.RouteResponse:
+    return pb.RouteResponse(
+        data=_value(result.data),
+        routing=pb.RoutingDecision(
+            target=result.target,
+            reason=result.reason,
+            confidence=result.confidence,
+            rule=result.rule,
+            failover=result.failover,
+            cached=result.cached,
+            attempts=[
+                pb.Attempt(
+                    target=a.target, outcome=a.outcome, latency_ms=a.latency_ms, error=a.error
+                )
+                for a in result.attempts
+            ],
+        ),
+    )
+
+
+def aggregate_response(result: AggregateResult) -> pb.AggregateResponse:
+    return pb.AggregateResponse(
+        query=result.query,
+        results={name: _value(data) for name, data in result.results.items()},
+        errors={
+            name: pb.TargetError(code=failure.code.name, message=failure.message)
+            for name, failure in result.errors.items()
+        },
+        aggregation=pb.AggregationSummary(
+            targets=list(result.targets),
+            mode="parallel",
+            succeeded=len(result.results),
+            failed=len(result.errors),
+            elapsed_ms=result.elapsed_ms,
+        ),
+    )
+
+
+def health_response(info: HealthInfo) -> pb.HealthResponse:
+    return pb.HealthResponse(status=info.status, version=info.version, targets=list(info.targets))
+
+
+def status_response(info: StatusInfo) -> pb.StatusResponse:
+    return pb.StatusResponse(
+        version=info.version,
+        uptime_seconds=info.uptime_seconds,
+        targets={
+            name: pb.TargetStatus(
+                transport=r.transport,
+                healthy=r.healthy,
+                circuit=r.circuit,
+                requests=r.requests,
+                errors=r.errors,
+                failovers=r.failovers,
+                latency_p50_ms=r.latency_p50_ms,
+                latency_p95_ms=r.latency_p95_ms,
+                latency_p99_ms=r.latency_p99_ms,
+                last_error=r.last_error,
+                protocol_version=r.protocol_version,
+                tools=r.tools,
+            )
+            for name, r in info.targets.items()
+        },
+        cache=pb.CacheStatus(
+            backend=info.cache_backend, hits=info.cache_hits, misses=info.cache_misses
+        ),
+    )

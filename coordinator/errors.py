@@ -1,0 +1,109 @@
+"""The one error type of the coordinator and the one table that maps its codes.
+
+Every failure that reaches a caller is a `CoordinatorError`. Foreign exceptions
+(grpc, aiohttp, MCP, redis) are translated where they enter; the doors only
+ever see this type and turn it into a gRPC status or an HTTP response through
+`ERROR_TABLE`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+
+
+class ErrorCode(enum.Enum):
+    """Status codes, named and numbered as google.rpc.Code."""
+
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+
+@dataclass(frozen=True, slots=True)
+class StatusMapping:
+    grpc_status: grpc.StatusCode
+    http_status: int
+
+
+# HTTP statuses as grpc-gateway v2 maps them (runtime/errors.go HTTPStatusFromCode).
+ERROR_TABLE: dict[ErrorCode, StatusMapping] = {
+    ErrorCode.CANCELLED: StatusMapping(grpc.StatusCode.CANCELLED, 499),
+    ErrorCode.UNKNOWN: StatusMapping(grpc.StatusCode.UNKNOWN, 500),
+    ErrorCode.INVALID_ARGUMENT: StatusMapping(grpc.StatusCode.INVALID_ARGUMENT, 400),
+    ErrorCode.DEADLINE_EXCEEDED: StatusMapping(grpc.StatusCode.DEADLINE_EXCEEDED, 504),
+    ErrorCode.NOT_FOUND: StatusMapping(grpc.StatusCode.NOT_FOUND, 404),
+    ErrorCode.ALREADY_EXISTS: StatusMapping(grpc.StatusCode.ALREADY_EXISTS, 409),
+    ErrorCode.PERMISSION_DENIED: StatusMapping(grpc.StatusCode.PERMISSION_DENIED, 403),
+    ErrorCode.RESOURCE_EXHAUSTED: StatusMapping(grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
+    ErrorCode.FAILED_PRECONDITION: StatusMapping(grpc.StatusCode.FAILED_PRECONDITION, 400),
+    ErrorCode.ABORTED: StatusMapping(grpc.StatusCode.ABORTED, 409),
+    ErrorCode.OUT_OF_RANGE: StatusMapping(grpc.StatusCode.OUT_OF_RANGE, 400),
+    ErrorCode.UNIMPLEMENTED: StatusMapping(grpc.StatusCode.UNIMPLEMENTED, 501),
+    ErrorCode.INTERNAL: StatusMapping(grpc.StatusCode.INTERNAL, 500),
+    ErrorCode.UNAVAILABLE: StatusMapping(grpc.StatusCode.UNAVAILABLE, 503),
+    ErrorCode.DATA_LOSS: StatusMapping(grpc.StatusCode.DATA_LOSS, 500),
+    ErrorCode.UNAUTHENTICATED: StatusMapping(grpc.StatusCode.UNAUTHENTICATED, 401),
+}
+
+
+class CoordinatorError(Exception):
+    """A failure with a status code, safe to show to the caller.
+
+    `field` names the request field at fault, when there is one (it becomes a
+    google.rpc.BadRequest field violation on the wire).
+    """
+
+    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    @property
+    def grpc_status(self) -> grpc.StatusCode:
+        return ERROR_TABLE[self.code].grpc_status
+
+    @property
+    def http_status(self) -> int:
+        return ERROR_TABLE[self.code].http_status
+
+    def __repr__(self) -> str:
+        return f"CoordinatorError({self.code.name}, {self.message!r})"
+
+
+def invalid_argument(field: str, problem: str) -> CoordinatorError:
+    """INVALID_ARGUMENT whose message starts with the field at fault."""
+    return CoordinatorError(ErrorCode.INVALID_ARGUMENT, f"{field}: {problem}", field=field)
+
+
+def to_status_proto(error: CoordinatorError) -> status_pb2.Status:
+    """The google.rpc.Status both doors send: code, message and, when a field is
+    at fault, a google.rpc.BadRequest detail naming it."""
+    status = status_pb2.Status(code=error.code.value, message=error.message)
+    if error.field is not None:
+        bad_request = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=error.field, description=error.message
+                )
+            ]
+        )
+        status.details.add().Pack(bad_request)
+    return status

@@ -1,0 +1,98 @@
+"""Aggregate: every target in parallel, partial failures reported, never fatal."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from google.protobuf import json_format
+from mcpcoordinator.v1 import coordinator_pb2 as pb
+
+from tests.integration.conftest import AUTH, Running, running, settings_for
+from tests.support.mcp_servers import SampleServer
+
+ATTEMPT_TIMEOUT = 1.0
+
+
+def servers(response: pb.AggregateResponse) -> dict[str, str]:
+    results = json_format.MessageToDict(response)["results"]
+    return {name: data["structuredContent"]["environment"] for name, data in results.items()}
+
+
+async def test_both_targets_answer(coordinator: Running) -> None:
+    response = await coordinator.stub.Aggregate(
+        pb.AggregateRequest(query="List all skills"), metadata=AUTH
+    )
+    assert response.query == "List all skills"
+    assert servers(response) == {"odoo_prod": "production", "odoo_lab": "lab"}
+    assert dict(response.errors) == {}
+    summary = response.aggregation
+    assert list(summary.targets) == ["odoo_prod", "odoo_lab"]
+    assert (summary.mode, summary.succeeded, summary.failed) == ("parallel", 2, 0)
+    assert summary.elapsed_ms > 0
+
+
+async def test_targets_subset(coordinator: Running) -> None:
+    response = await coordinator.stub.Aggregate(
+        pb.AggregateRequest(method="prompts/list", targets=["odoo_lab"]), metadata=AUTH
+    )
+    assert list(response.results) == ["odoo_lab"]
+    assert response.query == "prompts/list"
+
+
+async def test_unknown_target_in_subset_is_invalid(coordinator: Running) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await coordinator.stub.Aggregate(
+            pb.AggregateRequest(query="x", targets=["odoo_qa"]), metadata=AUTH
+        )
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "targets: unknown targets ['odoo_qa']" in (raised.value.details() or "")
+
+
+@pytest.fixture
+async def own_prod() -> AsyncIterator[SampleServer]:
+    server = await SampleServer("odoo_prod", "production").start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def pair(own_prod: SampleServer, shared_lab: SampleServer) -> AsyncIterator[Running]:
+    settings = settings_for(
+        own_prod.target_config(timeout=ATTEMPT_TIMEOUT),
+        shared_lab.target_config(timeout=ATTEMPT_TIMEOUT),
+    )
+    async for item in running(settings):
+        yield item
+
+
+async def test_dead_target_is_reported_not_fatal(pair: Running, own_prod: SampleServer) -> None:
+    await own_prod.kill()
+    response = await pair.stub.Aggregate(pb.AggregateRequest(query="skills"), metadata=AUTH)
+    assert servers(response) == {"odoo_lab": "lab"}
+    assert response.errors["odoo_prod"].code == "UNAVAILABLE"
+    assert "odoo_prod" in response.errors["odoo_prod"].message
+    assert (response.aggregation.succeeded, response.aggregation.failed) == (1, 1)
+
+
+async def test_frozen_target_costs_only_its_timeout(pair: Running, own_prod: SampleServer) -> None:
+    own_prod.freeze()
+    started = time.monotonic()
+    response = await pair.stub.Aggregate(pb.AggregateRequest(query="skills"), metadata=AUTH)
+    elapsed = time.monotonic() - started
+    assert servers(response) == {"odoo_lab": "lab"}
+    assert response.errors["odoo_prod"].code == "DEADLINE_EXCEEDED"
+    assert elapsed < ATTEMPT_TIMEOUT + 1.0
+
+
+async def test_aggregation_can_be_disabled(shared_prod: SampleServer) -> None:
+    settings = settings_for(shared_prod.target_config(), enable_aggregation=False)
+    async for item in running(settings):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await item.stub.Aggregate(pb.AggregateRequest(query="x"), metadata=AUTH)
+        assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        assert "ENABLE_AGGREGATION=false" in (raised.value.details() or "")

@@ -21,7 +21,28 @@ from coordinator.service import (
 def _struct(message: pb.RouteRequest | pb.AggregateRequest, name: str) -> dict[str, Any] | None:
     if not message.HasField(name):
         return None
-    return json_format.MessageToDict(getattr(message, name))
+    return struct_to_dict(getattr(message, name))
+
+
+def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """Struct to plain JSON values (several times faster than json_format)."""
+    return {key: _plain(value) for key, value in struct.fields.items()}
+
+
+def _plain(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return struct_to_dict(value.struct_value)
+    if kind == "list_value":
+        return [_plain(item) for item in value.list_value.values]
+    if kind == "number_value":
+        number = value.number_value
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return value.bool_value
+    return None
 
 
 def _operation(message: pb.RouteRequest | pb.AggregateRequest) -> Operation:
@@ -51,7 +72,15 @@ def aggregate_call(message: pb.AggregateRequest) -> AggregateCall:
 
 
 def _value(data: Any) -> struct_pb2.Value:
-    return json_format.ParseDict(data, struct_pb2.Value())
+    """Plain JSON to Value; Struct.update is several times faster than json_format."""
+    value = struct_pb2.Value()
+    if isinstance(data, dict):
+        value.struct_value.update(data)
+    elif isinstance(data, list):
+        value.list_value.extend(data)
+    else:
+        value.MergeFrom(json_format.ParseDict(data, struct_pb2.Value()))
+    return value
 
 
 def route_response(result: RouteResult) -> pb.RouteResponse:

@@ -18,17 +18,26 @@ from types import TracebackType
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
 
 from coordinator import __version__
+from coordinator.cache import open_cache
 from coordinator.config import Settings
 from coordinator.gateway import build_gateway
 from coordinator.grpc_server import GrpcDoor
+from coordinator.metrics import Metrics
+from coordinator.observe import RequestObserver
+from coordinator.probes import HealthProber, ProbePolicy
 from coordinator.rpc import SERVICE_DESCRIPTOR, coordinator_handlers
 from coordinator.service import CoordinatorService
 from coordinator.targets import Target, open_target
+from coordinator.usage import open_usage_recorder
 
 log = logging.getLogger(__name__)
+
+WARM_UP_SECONDS = 30.0
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -46,9 +55,11 @@ class Coordinator:
         self.settings = settings
         self._stack = AsyncExitStack()
         self.service: CoordinatorService | None = None
+        self.metrics: Metrics | None = None
         self.grpc: GrpcDoor | None = None
         self._http: _EmbeddedUvicorn | None = None
         self._http_task: asyncio.Task[None] | None = None
+        self._warm_up: list[asyncio.Task[None]] = []
         self.http_port = 0
 
     @property
@@ -65,18 +76,46 @@ class Coordinator:
 
     async def _start(self) -> None:
         settings = self.settings
+        # Entered first, closed last: events of calls that drain are still written.
+        recorder = await self._stack.enter_async_context(
+            open_usage_recorder(
+                database_url=settings.database_url,
+                supabase_url=settings.supabase_url,
+                supabase_key=settings.supabase_service_role_key,
+            )
+        )
+        self.metrics = Metrics(settings.target_names)
+        self.metrics.bind_usage(recorder.stats)
         targets: dict[str, Target] = {}
-        for config in settings.targets:
-            targets[config.name] = await self._stack.enter_async_context(open_target(config))
-        self.service = CoordinatorService(settings, targets)
-        handlers = coordinator_handlers(self.service, settings.api_key)
+        for target_config in settings.targets:
+            targets[target_config.name] = await self._stack.enter_async_context(
+                open_target(target_config)
+            )
+        cache = await self._stack.enter_async_context(
+            open_cache(settings.redis_url, ttl=settings.cache_ttl)
+        )
+        self.service = CoordinatorService(settings, targets, cache=cache)
+        await self._stack.enter_async_context(
+            HealthProber(
+                targets,
+                ProbePolicy(interval=settings.probe_interval, timeout=settings.probe_timeout),
+                on_change=self.service.on_probe,
+            )
+        )
+        observer = RequestObserver(recorder, self.metrics)
+        handlers = coordinator_handlers(self.service, settings.api_key, observer)
         services = [(SERVICE_DESCRIPTOR, handlers)]
 
         self.grpc = await self._stack.enter_async_context(
             GrpcDoor(services, host=settings.host, port=settings.grpc_port)
         )
 
-        http_app = Starlette(routes=[Mount("/", build_gateway(services=services))])
+        http_app = Starlette(
+            routes=[
+                Route("/metrics", self._metrics_endpoint, methods=["GET"]),
+                Mount("/", build_gateway(services=services)),
+            ]
+        )
         config = uvicorn.Config(
             http_app,
             host=settings.host,
@@ -88,6 +127,11 @@ class Coordinator:
             timeout_graceful_shutdown=int(max(1, settings.drain_seconds)),
         )
         self._http = _EmbeddedUvicorn(config)
+        self._warm_up = [
+            asyncio.create_task(_warm_up(target), name=f"warm-up-{name}")
+            for name, target in targets.items()
+        ]
+        self._stack.callback(lambda: [task.cancel() for task in self._warm_up])
         self._http_task = asyncio.create_task(self._http.serve(), name="http-door")
         while not self._http.started:
             if self._http_task.done():
@@ -104,6 +148,15 @@ class Coordinator:
             self.http_port,
             ", ".join(settings.target_names) or "(none)",
         )
+
+    async def _metrics_endpoint(self, request: Request) -> Response:
+        """Prometheus text; breaker states are read at scrape time."""
+        assert self.service is not None
+        assert self.metrics is not None
+        for name, report in self.service.status().targets.items():
+            self.metrics.set_circuit_state(name, report.circuit)
+        body, content_type = self.metrics.render()
+        return Response(body, media_type=content_type)
 
     async def drain(self) -> None:
         """SIGTERM: health turns NOT_SERVING, new calls are refused, in-flight calls
@@ -129,6 +182,15 @@ class Coordinator:
         tb: TracebackType | None,
     ) -> None:
         await self._stack.aclose()
+
+
+async def _warm_up(target: Target) -> None:
+    """Connects and fetches the tool list in the background, so the first request
+    does not pay for a stdio child's start-up and capability routing has lists."""
+    try:
+        await target.list_tools(timeout=WARM_UP_SECONDS)
+    except Exception as exc:  # the target may be down: requests will say so
+        log.info("target %s not reachable at start-up: %s", target.name, exc)
 
 
 async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:

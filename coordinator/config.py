@@ -49,8 +49,10 @@ class TargetConfig(_Frozen):
     cwd: str | None = None
     # Tool called for a natural-language `query`.
     query_tool: str = "query"
-    # Upper bound of one attempt, in seconds.
-    timeout: float = Field(default=10.0, gt=0)
+    # Upper bound of one attempt, in seconds; None: the coordinator's PER_TRY_TIMEOUT.
+    timeout: float | None = Field(default=None, gt=0)
+    # Calls to this target allowed at once; more are turned away, not queued.
+    max_in_flight: int = Field(default=64, ge=1)
     headers: Mapping[str, str] = Field(default_factory=dict)
     protocol: ProtocolChoice = "auto"
     enabled: bool = True
@@ -156,6 +158,13 @@ class Settings(_Frozen):
     supabase_service_role_key: str | None = Field(default=None, repr=False)
     # Default deadline of a request that brings none, in seconds.
     request_timeout: float = Field(default=10.0, gt=0)
+    # Upper bound of one attempt on one target, unless the target sets its own.
+    per_try_timeout: float = Field(default=2.0, gt=0)
+    # Requests admitted at once across all doors; more get RESOURCE_EXHAUSTED.
+    max_in_flight: int = Field(default=1024, ge=1)
+    # Active health probes (MCP ping) per target.
+    probe_interval: float = Field(default=5.0, gt=0)
+    probe_timeout: float = Field(default=1.0, gt=0)
     # How long in-flight calls may run after SIGTERM.
     drain_seconds: float = Field(default=10.0, ge=0)
 
@@ -208,6 +217,10 @@ _SCALARS: dict[str, str] = {
     "SUPABASE_URL": "supabase_url",
     "SUPABASE_SERVICE_ROLE_KEY": "supabase_service_role_key",
     "REQUEST_TIMEOUT": "request_timeout",
+    "PER_TRY_TIMEOUT": "per_try_timeout",
+    "MAX_IN_FLIGHT": "max_in_flight",
+    "PROBE_INTERVAL": "probe_interval",
+    "PROBE_TIMEOUT": "probe_timeout",
     "DRAIN_SECONDS": "drain_seconds",
 }
 _ENV_OF_FIELD = {v: k for k, v in _SCALARS.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2
@@ -16,6 +17,7 @@ from coordinator.service import (
     RouteResult,
     StatusInfo,
 )
+from coordinator.usage import UsageStats
 
 
 def _struct(message: pb.RouteRequest | pb.AggregateRequest, name: str) -> dict[str, Any] | None:
@@ -93,6 +95,7 @@ def route_response(result: RouteResult) -> pb.RouteResponse:
             rule=result.rule,
             failover=result.failover,
             cached=result.cached,
+            stale=result.stale,
             attempts=[
                 pb.Attempt(
                     target=a.target, outcome=a.outcome, latency_ms=a.latency_ms, error=a.error
@@ -126,17 +129,19 @@ def health_response(info: HealthInfo) -> pb.HealthResponse:
 
 
 def status_response(info: StatusInfo) -> pb.StatusResponse:
-    return pb.StatusResponse(
+    response = pb.StatusResponse(
         version=info.version,
         uptime_seconds=info.uptime_seconds,
         targets={
             name: pb.TargetStatus(
                 transport=r.transport,
                 healthy=r.healthy,
+                health_reason=r.health_reason,
                 circuit=r.circuit,
                 requests=r.requests,
                 errors=r.errors,
                 failovers=r.failovers,
+                in_flight=r.in_flight,
                 latency_p50_ms=r.latency_p50_ms,
                 latency_p95_ms=r.latency_p95_ms,
                 latency_p99_ms=r.latency_p99_ms,
@@ -146,7 +151,38 @@ def status_response(info: StatusInfo) -> pb.StatusResponse:
             )
             for name, r in info.targets.items()
         },
-        cache=pb.CacheStatus(
-            backend=info.cache_backend, hits=info.cache_hits, misses=info.cache_misses
-        ),
     )
+    if info.cache is not None:
+        cache = info.cache
+        response.cache.CopyFrom(
+            pb.CacheStatus(
+                backend=cache.backend,
+                hits=cache.hits,
+                misses=cache.misses,
+                coalesced=cache.coalesced,
+                stale=cache.stale,
+                errors=cache.errors,
+                redis_state=cache.redis_state,
+            )
+        )
+    return response
+
+
+def add_observations(
+    response: pb.StatusResponse,
+    usage: UsageStats,
+    requests: Mapping[tuple[str, str], int],
+) -> None:
+    """Adds the usage sink's state and the per-door request counts to Status."""
+    response.usage.CopyFrom(
+        pb.UsageStatus(
+            sink=usage.sink,
+            state=usage.state,
+            queued=usage.queued,
+            written=usage.written,
+            dropped=usage.dropped,
+            last_error=usage.last_error or "",
+        )
+    )
+    for (door, method), count in requests.items():
+        response.requests[f"{door}/{method}"] = count

@@ -1,15 +1,19 @@
 """CoordinatorService at the message level: what every door calls.
 
-`coordinator_handlers(service, api_key)` returns one `UnaryHandler` per RPC. Each
-checks the API key (except Health), converts the request message, calls the
-service and converts the answer. Because the gRPC, REST and MCP doors all call
-these same handlers, auth and errors cannot differ between doors.
+`coordinator_handlers(service, api_key, observer)` returns one `UnaryHandler`
+per RPC. Each checks the API key (except Health), converts the request message,
+calls the service, converts the answer, and reports the finished call to the
+observer (usage event, metrics, decision log). Because the gRPC and REST doors
+both call these same handlers, auth, errors and accounting cannot differ
+between doors.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-import logging
+import time
+from collections.abc import Awaitable, Callable
 
 from google.protobuf.message import Message
 from mcpcoordinator.v1 import coordinator_pb2 as pb
@@ -17,9 +21,8 @@ from mcpcoordinator.v1 import coordinator_pb2 as pb
 from coordinator import convert
 from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
 from coordinator.errors import CoordinatorError, ErrorCode
-from coordinator.service import CoordinatorService
-
-log = logging.getLogger(__name__)
+from coordinator.observe import RequestObserver
+from coordinator.service import CoordinatorService, RequestTrace
 
 SERVICE_DESCRIPTOR = pb.DESCRIPTOR.services_by_name["CoordinatorService"]
 API_KEY_METADATA = "x-api-key"
@@ -46,32 +49,63 @@ class ApiKeyCheck:
             raise CoordinatorError(ErrorCode.UNAUTHENTICATED, "invalid API key")
 
 
-def coordinator_handlers(service: CoordinatorService, api_key: str | None) -> ServiceHandlers:
+Body = Callable[[Message, CallContext, RequestTrace], Awaitable[Message]]
+
+
+def coordinator_handlers(
+    service: CoordinatorService, api_key: str | None, observer: RequestObserver | None = None
+) -> ServiceHandlers:
     check_key = ApiKeyCheck(api_key)
 
-    async def route(request: Message, ctx: CallContext) -> Message:
+    def handler(method: str, body: Body, *, needs_key: bool, traced: bool) -> UnaryHandler:
+        async def handle(request: Message, ctx: CallContext) -> Message:
+            started = time.perf_counter()
+            trace = RequestTrace() if traced else None
+            code = "UNKNOWN"
+            try:
+                if needs_key:
+                    check_key(ctx)
+                response = await body(request, ctx, trace or RequestTrace())
+                code = "OK"
+                return response
+            except CoordinatorError as error:
+                code = error.code.name
+                raise
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
+            finally:
+                if observer is not None:
+                    observer.finished(ctx, method, trace, code, started)
+
+        return handle
+
+    async def route(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
         assert isinstance(request, pb.RouteRequest)
-        check_key(ctx)
-        result = await service.route(convert.route_call(request), ctx)
+        result = await service.route(convert.route_call(request), ctx, trace)
         return convert.route_response(result)
 
-    async def aggregate(request: Message, ctx: CallContext) -> Message:
+    async def aggregate(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
         assert isinstance(request, pb.AggregateRequest)
-        check_key(ctx)
-        result = await service.aggregate(convert.aggregate_call(request), ctx)
+        result = await service.aggregate(convert.aggregate_call(request), ctx, trace)
         return convert.aggregate_response(result)
 
-    async def health(request: Message, ctx: CallContext) -> Message:
+    async def health(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
         return convert.health_response(service.health())
 
-    async def status(request: Message, ctx: CallContext) -> Message:
-        check_key(ctx)
-        return convert.status_response(service.status())
+    async def status(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
+        response = convert.status_response(service.status())
+        if observer is not None:
+            convert.add_observations(
+                response,
+                observer.recorder.stats(),
+                observer.metrics.requests_by_door_and_method(),
+            )
+        return response
 
-    handlers: dict[str, UnaryHandler] = {
-        "Route": route,
-        "Aggregate": aggregate,
-        "Health": health,
-        "Status": status,
+    return {
+        "Route": handler("Route", route, needs_key=True, traced=True),
+        "Aggregate": handler("Aggregate", aggregate, needs_key=True, traced=True),
+        "Health": handler("Health", health, needs_key=False, traced=False),
+        "Status": handler("Status", status, needs_key=True, traced=False),
     }
-    return handlers

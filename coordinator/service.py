@@ -1,28 +1,40 @@
 """The core: route, aggregate, health and status, in the coordinator's own types.
 
-Every door (gRPC, REST, MCP) ends here through `coordinator.rpc`. The service
-asks the pure routing policy for candidates, walks them with failover inside the
-call's deadline, and translates target failures into `CoordinatorError`.
+Every door (gRPC, REST) ends here through `coordinator.rpc`. For each request
+the service asks the pure routing policy for candidates, then walks them inside
+the call's deadline: each attempt gets a per-try timeout, answers of read-only
+operations come from the cache (identical misses coalesced), a failed attempt
+moves on only when that is safe (`coordinator.retry`), and when every target
+fails an expired cached answer may still be served (stale-if-error).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from coordinator import __version__
 from coordinator.breaker import CircuitBreaker, CircuitState
+from coordinator.cache import CacheStats, ResponseCache, cache_key, cacheable, storable
 from coordinator.calls import CallContext
 from coordinator.config import Settings
 from coordinator.errors import CoordinatorError, ErrorCode, invalid_argument
 from coordinator.operations import Operation
+from coordinator.retry import (
+    REPEATABLE_METHODS,
+    RetryBudget,
+    RetryPolicy,
+    backoff_seconds,
+    may_move_on,
+)
 from coordinator.routing import Decision, RoutingPolicy, RoutingRequest
 from coordinator.stats import TargetStats
-from coordinator.targets import McpErrorResponse, Target, TargetTimeout, TargetUnavailable
+from coordinator.targets import McpErrorResponse, Target, TargetTimeout, TargetUnavailable, ToolInfo
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +42,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Attempt:
     target: str
-    # "ok", "error_result", "mcp_error", "unavailable", "timeout" or "skipped".
+    # See Attempt.outcome in the proto for the values.
     outcome: str
     latency_ms: float
     error: str = ""
@@ -54,6 +66,7 @@ class RouteResult:
     failover: bool
     cached: bool
     attempts: tuple[Attempt, ...]
+    stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +102,12 @@ class HealthInfo:
 class TargetReport:
     transport: str
     healthy: bool
+    health_reason: str
     circuit: CircuitState
     requests: int
     errors: int
     failovers: int
+    in_flight: int
     latency_p50_ms: float
     latency_p95_ms: float
     latency_p99_ms: float
@@ -106,16 +121,51 @@ class StatusInfo:
     version: str
     uptime_seconds: float
     targets: Mapping[str, TargetReport]
-    cache_backend: str = "none"
-    cache_hits: int = 0
-    cache_misses: int = 0
+    cache: CacheStats | None
+
+
+@dataclass(slots=True)
+class RequestTrace:
+    """What happened to one request, filled in by the service as it goes, so the
+    caller can record it even when the request fails."""
+
+    operation: str = ""
+    target: str = ""
+    rule: str = ""
+    reason: str = ""
+    confidence: float = 0.0
+    cached: bool = False
+    stale: bool = False
+    failover: bool = False
+    attempts: list[Attempt] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class _TargetState:
     target: Target
     breaker: CircuitBreaker
+    per_try_timeout: float
+    max_in_flight: int
     stats: TargetStats = field(default_factory=TargetStats)
+    in_flight: int = 0
+    probe_reason: str = ""  # non-empty while health probes say unhealthy
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One operation made concrete for one target."""
+
+    method: str
+    params: dict[str, Any]
+    read_only: bool
+    cache_key: str | None
+
+
+class _Moved(Exception):
+    """An attempt failed in a way that lets the request try the next candidate."""
+
+    def __init__(self, attempt: Attempt) -> None:
+        self.attempt = attempt
 
 
 class CoordinatorService:
@@ -126,14 +176,29 @@ class CoordinatorService:
         settings: Settings,
         targets: Mapping[str, Target],
         *,
+        cache: ResponseCache | None = None,
+        retry_policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self.settings = settings
+        self._cache = cache
+        self._retry_policy = retry_policy or RetryPolicy()
+        self._retry_budget = RetryBudget(self._retry_policy)
         self._clock = clock
+        self._sleep = sleep
+        self._rng = rng
         self._started = clock()
         self._draining = False
+        self._in_flight = 0
         self._targets = {
-            name: _TargetState(target, CircuitBreaker(clock=clock))
+            name: _TargetState(
+                target,
+                CircuitBreaker(clock=clock),
+                per_try_timeout=target.config.timeout or settings.per_try_timeout,
+                max_in_flight=target.config.max_in_flight,
+            )
             for name, target in targets.items()
         }
         self.policy = RoutingPolicy(
@@ -144,7 +209,7 @@ class CoordinatorService:
             query_rules=settings.query_rules,
         )
 
-    # -- lifecycle -----------------------------------------------------------------
+    # -- lifecycle and probes ------------------------------------------------------
 
     def start_draining(self) -> None:
         """Health turns NOT_SERVING and new calls are refused; in-flight calls go on."""
@@ -154,12 +219,30 @@ class CoordinatorService:
     def draining(self) -> bool:
         return self._draining
 
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def on_probe(self, name: str, healthy: bool, reason: str) -> None:
+        """Health-probe verdicts: skip an unhealthy target; a recovered one closes its breaker."""
+        state = self._targets[name]
+        state.probe_reason = "" if healthy else reason
+        if healthy:
+            state.breaker.record_success()
+
     # -- Route -----------------------------------------------------------------------
 
-    async def route(self, call: RouteCall, ctx: CallContext) -> RouteResult:
-        self._refuse_while_draining()
+    async def route(
+        self, call: RouteCall, ctx: CallContext, trace: RequestTrace | None = None
+    ) -> RouteResult:
+        trace = trace if trace is not None else RequestTrace()
+        with self._admit():
+            return await self._route(call, ctx, trace)
+
+    async def _route(self, call: RouteCall, ctx: CallContext, trace: RequestTrace) -> RouteResult:
         deadline = self._deadline(ctx)
         operation = call.operation
+        trace.operation = operation.label
         decision = self.policy.decide(
             RoutingRequest(
                 target=call.target or None,
@@ -171,70 +254,222 @@ class CoordinatorService:
             unhealthy=self._unhealthy(),
             tool_owners=self._tool_owners(operation.called_tool),
         )
-        attempts = [Attempt(name, "skipped", 0.0, why) for name, why in decision.skipped]
+        trace.rule, trace.reason, trace.confidence = (
+            decision.rule,
+            decision.reason,
+            decision.confidence,
+        )
+        attempts = trace.attempts
+        attempts.extend(Attempt(name, "skipped", 0.0, why) for name, why in decision.skipped)
         first = decision.candidates[0] if decision.candidates else None
+        retries = 0
         for name in decision.candidates:
-            remaining = deadline - self._clock()
-            if remaining <= 0:
+            if self._clock() >= deadline:
                 break
-            state = self._targets[name]
-            if not state.breaker.allows_request():
-                attempts.append(Attempt(name, "skipped", 0.0, "circuit open"))
-                continue
-            started = self._clock()
+            if name != first:
+                if not self._retry_budget.try_acquire():
+                    attempts.append(Attempt(name, "skipped", 0.0, "retry budget exhausted"))
+                    break
+                retries += 1
             try:
-                data = await self._call(state.target, operation, remaining)
-            except TargetUnavailable as exc:
-                elapsed = (self._clock() - started) * 1000
-                outcome = "timeout" if isinstance(exc, TargetTimeout) else "unavailable"
-                attempts.append(Attempt(name, outcome, elapsed, str(exc)))
-                state.breaker.record_failure()
-                state.stats.record(elapsed, str(exc))
-                log.warning("target %s failed (%s): %s", name, outcome, exc)
+                if name != first:
+                    await self._backoff(retries, deadline)
+                data, attempt = await self._attempt(name, operation, call.no_cache, deadline)
+            except _Moved as moved:
+                attempts.append(moved.attempt)
+                if moved.attempt.outcome == "unknown":
+                    raise _outcome_unknown(moved.attempt) from None
                 continue
-            except McpErrorResponse as exc:
-                # The target answered: an MCP error is a result, not an outage.
-                elapsed = (self._clock() - started) * 1000
-                state.breaker.record_success()
-                state.stats.record(elapsed)
-                raise _mcp_error(name, exc) from None
-            elapsed = (self._clock() - started) * 1000
-            state.breaker.record_success()
-            state.stats.record(elapsed)
-            outcome = "error_result" if _is_error_result(data) else "ok"
-            attempts.append(Attempt(name, outcome, elapsed))
-            if first is not None and name != first:
-                self._targets[first].stats.failovers += 1
-            return RouteResult(
-                data=data,
-                target=name,
-                reason=decision.reason,
-                confidence=decision.confidence,
-                rule=decision.rule,
-                failover=name != first,
-                cached=False,
-                attempts=tuple(attempts),
+            finally:
+                if name != first:
+                    self._retry_budget.release()
+            attempts.append(attempt)
+            return self._answer(
+                trace, decision, name, first, data, cached=attempt.outcome == "cached"
             )
+        stale = await self._stale_answer(decision, operation)
+        if stale is not None:
+            name, data = stale
+            attempts.append(Attempt(name, "cached", 0.0, "stale: every target failed"))
+            return self._answer(trace, decision, name, first, data, cached=True, stale=True)
         raise self._no_answer(decision, attempts, deadline)
 
-    async def _call(self, target: Target, operation: Operation, remaining: float) -> Any:
-        timeout = min(target.config.timeout, remaining)
-        query_tool = None
-        if operation.kind == "query" and operation.context:
-            # Whether the query tool takes `context` is in its schema (cached list).
-            tools = target.tools_cached
-            if tools is None:
-                started = self._clock()
-                tools = await target.list_tools(timeout=timeout)
-                timeout = max(0.001, timeout - (self._clock() - started))
-            query_tool = tools.get(target.config.query_tool)
-        method, params = operation.to_mcp(target.config.query_tool, query_tool)
-        return await target.request(method, params, timeout=timeout)
+    def _answer(
+        self,
+        trace: RequestTrace,
+        decision: Decision,
+        name: str,
+        first: str | None,
+        data: Any,
+        *,
+        cached: bool,
+        stale: bool = False,
+    ) -> RouteResult:
+        failover = name != first
+        if failover and first is not None:
+            self._targets[first].stats.failovers += 1
+        trace.target, trace.cached, trace.stale, trace.failover = name, cached, stale, failover
+        return RouteResult(
+            data=data,
+            target=name,
+            reason=decision.reason,
+            confidence=decision.confidence,
+            rule=decision.rule,
+            failover=failover,
+            cached=cached,
+            attempts=tuple(trace.attempts),
+            stale=stale,
+        )
+
+    async def _attempt(
+        self, name: str, operation: Operation, no_cache: bool, deadline: float
+    ) -> tuple[Any, Attempt]:
+        """One target's answer (live or cached) and the attempt that got it.
+
+        Raises `_Moved` when the target gave no answer, `CoordinatorError` when it
+        answered with an MCP error.
+        """
+        state = self._targets[name]
+        if not state.breaker.allows_request():
+            raise _Moved(Attempt(name, "skipped", 0.0, "circuit open"))
+        if state.in_flight >= state.max_in_flight:
+            raise _Moved(
+                Attempt(name, "overloaded", 0.0, f"{state.max_in_flight} calls already in flight")
+            )
+        timeout = min(state.per_try_timeout, max(0.0, deadline - self._clock()))
+        started = self._clock()
+        plan = await self._plan(state, operation, timeout, started)
+        if plan.cache_key is not None and self._cache is not None:
+            if not no_cache:
+                entry = await self._cache.get(plan.cache_key)
+                if entry is not None:
+                    return entry.value, Attempt(name, "cached", self._ms_since(started))
+            fetch = self._fetch_and_store(state, plan, timeout, started)
+            data = await self._cache.coalesce(plan.cache_key, fetch)
+        else:
+            data = await self._call_target(state, plan, timeout, started)
+        return data, Attempt(name, _outcome_of(data), self._ms_since(started))
+
+    def _ms_since(self, started: float) -> float:
+        return (self._clock() - started) * 1000
+
+    def _fetch_and_store(
+        self, state: _TargetState, plan: _Plan, timeout: float, started: float
+    ) -> Callable[[], Awaitable[Any]]:
+        async def fetch() -> Any:
+            data = await self._call_target(state, plan, timeout, started)
+            if self._cache is not None and plan.cache_key is not None and storable(data):
+                await self._cache.put(plan.cache_key, value=data, target=state.target.name)
+            return data
+
+        return fetch
+
+    async def _plan(
+        self, state: _TargetState, operation: Operation, budget: float, started: float
+    ) -> _Plan:
+        target = state.target
+        tools = target.tools_cached
+        needs_tools = operation.kind == "query" or operation.called_tool is not None
+        if needs_tools and tools is None:
+            # The tool list says whether the query tool takes `context` and which
+            # tools are read-only; it is fetched once and then kept by the target.
+            try:
+                tools = await target.list_tools(timeout=budget)
+            except TargetUnavailable as exc:
+                raise self._failed(state, exc, started, read_only=True) from None
+            except McpErrorResponse:
+                tools = {}
+        tool: ToolInfo | None = None
+        if operation.kind == "query":
+            tool = (tools or {}).get(target.config.query_tool)
+        elif operation.called_tool is not None:
+            tool = (tools or {}).get(operation.called_tool)
+        method, params = operation.to_mcp(target.config.query_tool, tool)
+        read_only = method in REPEATABLE_METHODS or (
+            method == "tools/call" and tool is not None and tool.read_only
+        )
+        key = None
+        if self._cache is not None and cacheable(method, params, tool):
+            key = cache_key(namespace="resp", target=target.name, method=method, params=params)
+        return _Plan(method, params, read_only, key)
+
+    async def _call_target(
+        self, state: _TargetState, plan: _Plan, budget: float, started: float
+    ) -> Any:
+        """Calls the target with what is left of the attempt's `budget` (seconds)."""
+        name = state.target.name
+        remaining = max(0.001, budget - (self._clock() - started))
+        state.in_flight += 1
+        try:
+            data = await state.target.request(plan.method, plan.params, timeout=remaining)
+        except TargetUnavailable as exc:
+            raise self._failed(state, exc, started, read_only=plan.read_only) from None
+        except McpErrorResponse as exc:
+            # The target answered: an MCP error is a result, not an outage.
+            state.breaker.record_success()
+            state.stats.record((self._clock() - started) * 1000)
+            raise _mcp_error(name, exc) from None
+        finally:
+            state.in_flight -= 1
+        state.breaker.record_success()
+        state.stats.record(self._ms_since(started))
+        return data
+
+    def _failed(
+        self, state: _TargetState, exc: TargetUnavailable, started: float, *, read_only: bool
+    ) -> _Moved:
+        name = state.target.name
+        elapsed = (self._clock() - started) * 1000
+        state.breaker.record_failure()
+        state.stats.record(elapsed, str(exc))
+        timeout = isinstance(exc, TargetTimeout)
+        if not may_move_on(may_have_run=exc.may_have_run, read_only=read_only):
+            outcome = "unknown"
+        else:
+            outcome = "timeout" if timeout else "unavailable"
+        log.warning("target %s failed (%s): %s", name, outcome, exc)
+        return _Moved(Attempt(name, outcome, elapsed, str(exc)))
+
+    async def _backoff(self, retry_number: int, deadline: float) -> None:
+        delay = backoff_seconds(self._retry_policy, retry_number, self._rng)
+        delay = min(delay, max(0.0, deadline - self._clock()))
+        if delay > 0:
+            await self._sleep(delay)
+
+    async def _stale_answer(
+        self, decision: Decision, operation: Operation
+    ) -> tuple[str, Any] | None:
+        if self._cache is None:
+            return None
+        for name in decision.candidates:
+            key = self._known_cache_key(name, operation)
+            if key is None:
+                continue
+            entry = await self._cache.get_stale(key)
+            if entry is not None:
+                return entry.target, entry.value
+        return None
+
+    def _known_cache_key(self, name: str, operation: Operation) -> str | None:
+        """The cache key of `operation` on `name`, from what is known without I/O."""
+        target = self._targets[name].target
+        tools = target.tools_cached or {}
+        tool = tools.get(
+            target.config.query_tool if operation.kind == "query" else operation.called_tool or ""
+        )
+        method, params = operation.to_mcp(target.config.query_tool, tool)
+        if not cacheable(method, params, tool):
+            return None
+        return cache_key(namespace="resp", target=name, method=method, params=params)
 
     def _no_answer(
         self, decision: Decision, attempts: Sequence[Attempt], deadline: float
     ) -> CoordinatorError:
         tried = "; ".join(f"{a.target}: {a.error or a.outcome}" for a in attempts)
+        if all(a.outcome == "overloaded" for a in attempts) and attempts:
+            return CoordinatorError(
+                ErrorCode.RESOURCE_EXHAUSTED, f"every target is at capacity ({tried})"
+            )
         if self._clock() >= deadline and any(a.outcome != "skipped" for a in attempts):
             return CoordinatorError(
                 ErrorCode.DEADLINE_EXCEEDED,
@@ -247,7 +482,7 @@ class CoordinatorService:
             why = (
                 "the request is pinned to it"
                 if decision.rule == "explicit"
-                else (f"{decision.reason}; no fallback to another target")
+                else f"{decision.reason}; no fallback to another target"
             )
             return CoordinatorError(
                 ErrorCode.UNAVAILABLE, f"target {pinned} is unavailable ({tried}); {why}"
@@ -256,38 +491,44 @@ class CoordinatorService:
 
     # -- Aggregate ------------------------------------------------------------------
 
-    async def aggregate(self, call: AggregateCall, ctx: CallContext) -> AggregateResult:
-        self._refuse_while_draining()
-        if not self.settings.enable_aggregation:
-            raise CoordinatorError(
-                ErrorCode.FAILED_PRECONDITION, "aggregation is disabled (ENABLE_AGGREGATION=false)"
+    async def aggregate(
+        self, call: AggregateCall, ctx: CallContext, trace: RequestTrace | None = None
+    ) -> AggregateResult:
+        trace = trace if trace is not None else RequestTrace()
+        with self._admit():
+            if not self.settings.enable_aggregation:
+                raise CoordinatorError(
+                    ErrorCode.FAILED_PRECONDITION,
+                    "aggregation is disabled (ENABLE_AGGREGATION=false)",
+                )
+            names = self._aggregate_targets(call.targets)
+            trace.operation, trace.rule = call.operation.label, "aggregate"
+            deadline = self._deadline(ctx)
+            started = self._clock()
+            # gather: a cancelled caller cancels every branch.
+            outcomes = await asyncio.gather(
+                *(self._ask_one(name, call, deadline) for name in names)
             )
-        names = self._aggregate_targets(call.targets)
-        deadline = self._deadline(ctx)
-        started = self._clock()
-        outcomes = await asyncio.gather(
-            *(self._ask_one(name, call.operation, deadline) for name in names)
-        )
-        results: dict[str, Any] = {}
-        errors: dict[str, TargetFailure] = {}
-        for name, outcome in zip(names, outcomes, strict=True):
-            if isinstance(outcome, TargetFailure):
-                errors[name] = outcome
-            else:
-                results[name] = outcome
-        label = call.operation.query or call.operation.label
-        return AggregateResult(
-            query=label,
-            results=results,
-            errors=errors,
-            targets=names,
-            elapsed_ms=(self._clock() - started) * 1000,
-        )
+            results: dict[str, Any] = {}
+            errors: dict[str, TargetFailure] = {}
+            for name, (outcome, attempt) in zip(names, outcomes, strict=True):
+                trace.attempts.append(attempt)
+                if isinstance(outcome, TargetFailure):
+                    errors[name] = outcome
+                else:
+                    results[name] = outcome
+            trace.cached = any(a.outcome == "cached" for a in trace.attempts)
+            return AggregateResult(
+                query=call.operation.query or call.operation.label,
+                results=results,
+                errors=errors,
+                targets=names,
+                elapsed_ms=(self._clock() - started) * 1000,
+            )
 
     def _aggregate_targets(self, requested: Sequence[str]) -> tuple[str, ...]:
-        enabled = tuple(n for n in self.settings.target_names if self.settings.target(n).enabled)
         if not requested:
-            return enabled
+            return tuple(n for n in self.settings.target_names if self.settings.target(n).enabled)
         unknown = [n for n in requested if n not in self._targets]
         if unknown:
             raise invalid_argument(
@@ -295,33 +536,31 @@ class CoordinatorService:
             )
         return tuple(dict.fromkeys(requested))
 
-    async def _ask_one(self, name: str, operation: Operation, deadline: float) -> Any:
+    async def _ask_one(
+        self, name: str, call: AggregateCall, deadline: float
+    ) -> tuple[Any, Attempt]:
         state = self._targets[name]
-        if not state.breaker.allows_request():
-            return TargetFailure(ErrorCode.UNAVAILABLE, f"{name}: circuit open")
-        remaining = deadline - self._clock()
-        if remaining <= 0:
-            return TargetFailure(ErrorCode.DEADLINE_EXCEEDED, f"{name}: deadline exceeded")
+        if state.probe_reason:
+            failure = TargetFailure(ErrorCode.UNAVAILABLE, f"{name}: {state.probe_reason}")
+            return failure, Attempt(name, "skipped", 0.0, state.probe_reason)
         started = self._clock()
         try:
-            data = await self._call(state.target, operation, remaining)
-        except TargetUnavailable as exc:
-            state.breaker.record_failure()
-            state.stats.record((self._clock() - started) * 1000, str(exc))
+            return await self._attempt(name, call.operation, call.no_cache, deadline)
+        except _Moved as moved:
+            attempt = moved.attempt
             code = (
                 ErrorCode.DEADLINE_EXCEEDED
-                if isinstance(exc, TargetTimeout)
-                else ErrorCode.UNAVAILABLE
+                if attempt.outcome == "timeout"
+                else (
+                    ErrorCode.RESOURCE_EXHAUSTED
+                    if attempt.outcome == "overloaded"
+                    else ErrorCode.UNAVAILABLE
+                )
             )
-            return TargetFailure(code, str(exc))
-        except McpErrorResponse as exc:
-            state.breaker.record_success()
-            state.stats.record((self._clock() - started) * 1000)
-            error = _mcp_error(name, exc)
-            return TargetFailure(error.code, error.message)
-        state.breaker.record_success()
-        state.stats.record((self._clock() - started) * 1000)
-        return data
+            return TargetFailure(code, attempt.error or attempt.outcome), attempt
+        except CoordinatorError as error:
+            attempt = Attempt(name, "mcp_error", self._ms_since(started), error.message)
+            return TargetFailure(error.code, error.message), attempt
 
     # -- Health and Status ---------------------------------------------------------
 
@@ -337,13 +576,17 @@ class CoordinatorService:
         for name, state in self._targets.items():
             latency = state.stats.latency()
             tools = state.target.tools_cached
+            circuit = state.breaker.state
+            reason = state.probe_reason or ("" if circuit == "closed" else f"circuit {circuit}")
             reports[name] = TargetReport(
                 transport=state.target.transport,
-                healthy=state.breaker.state == "closed",
-                circuit=state.breaker.state,
+                healthy=not reason,
+                health_reason=reason,
+                circuit=circuit,
                 requests=state.stats.requests,
                 errors=state.stats.errors,
                 failovers=state.stats.failovers,
+                in_flight=state.in_flight,
                 latency_p50_ms=latency.p50_ms,
                 latency_p95_ms=latency.p95_ms,
                 latency_p99_ms=latency.p99_ms,
@@ -352,29 +595,38 @@ class CoordinatorService:
                 tools=len(tools) if tools is not None else 0,
             )
         return StatusInfo(
-            version=__version__, uptime_seconds=self._clock() - self._started, targets=reports
+            version=__version__,
+            uptime_seconds=self._clock() - self._started,
+            targets=reports,
+            cache=self._cache.stats() if self._cache is not None else None,
         )
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _refuse_while_draining(self) -> None:
+    def _admit(self) -> _Admission:
         if self._draining:
             raise CoordinatorError(ErrorCode.UNAVAILABLE, "the coordinator is shutting down")
+        if self._in_flight >= self.settings.max_in_flight:
+            raise CoordinatorError(
+                ErrorCode.RESOURCE_EXHAUSTED,
+                f"overloaded: {self._in_flight} requests in flight; retry later",
+            )
+        return _Admission(self)
 
     def _deadline(self, ctx: CallContext) -> float:
-        default = self._clock() + self.settings.request_timeout
         if ctx.deadline is None:
-            return default
+            return self._clock() + self.settings.request_timeout
         # CallContext deadlines are on time.monotonic(); the injected clock may differ.
-        remaining = ctx.deadline - time.monotonic()
-        return self._clock() + max(0.0, remaining)
+        return self._clock() + max(0.0, ctx.deadline - time.monotonic())
 
     def _unhealthy(self) -> dict[str, str]:
-        return {
-            name: "circuit open"
-            for name, state in self._targets.items()
-            if not state.breaker.is_available()
-        }
+        unhealthy = {}
+        for name, state in self._targets.items():
+            if state.probe_reason:
+                unhealthy[name] = state.probe_reason
+            elif not state.breaker.is_available():
+                unhealthy[name] = "circuit open"
+        return unhealthy
 
     def _tool_owners(self, tool: str | None) -> frozenset[str] | None:
         if tool is None:
@@ -387,6 +639,21 @@ class CoordinatorService:
             if tool in tools:
                 owners.add(name)
         return frozenset(owners)
+
+
+class _Admission:
+    """Counts a request as in flight for the duration of a `with` block."""
+
+    def __init__(self, service: CoordinatorService) -> None:
+        self._service = service
+
+    def __enter__(self) -> None:
+        self._service._in_flight += 1
+        self._service._retry_budget.active_requests += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._service._in_flight -= 1
+        self._service._retry_budget.active_requests -= 1
 
 
 _MCP_CODES = {
@@ -403,5 +670,14 @@ def _mcp_error(target: str, exc: McpErrorResponse) -> CoordinatorError:
     return CoordinatorError(code, f"{target} answered MCP error {exc.code}: {exc.message}")
 
 
-def _is_error_result(data: Any) -> bool:
-    return isinstance(data, dict) and data.get("isError") is True
+def _outcome_unknown(attempt: Attempt) -> CoordinatorError:
+    code = ErrorCode.DEADLINE_EXCEEDED if "timeout" in attempt.error else ErrorCode.UNAVAILABLE
+    return CoordinatorError(
+        code,
+        f"outcome unknown: the call may have run on {attempt.target} and changes data,"
+        f" so it was not repeated elsewhere ({attempt.error})",
+    )
+
+
+def _outcome_of(data: Any) -> str:
+    return "error_result" if isinstance(data, dict) and data.get("isError") is True else "ok"

@@ -14,8 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import pytest
+from mcpcoordinator.v1 import coordinator_pb2 as pb
+from mcpcoordinator.v1 import coordinator_pb2_grpc as pb_grpc
 
 from tests.support.mcp_servers import SampleServer, free_port
 
@@ -101,6 +104,7 @@ def served(shared_prod: SampleServer, shared_lab: SampleServer, tmp_path: Path) 
     config.write_text(
         "targets:\n"
         f"  - name: odoo_local\n    transport: stdio\n    command: {sys.executable}\n"
+        "    timeout: 15\n"
         f"    args: ['-m', 'coordinator.samples', '--name', '{marker}', '--environment', 'lab',"
         " '--stdio']\n"
     )
@@ -125,6 +129,8 @@ def served(shared_prod: SampleServer, shared_lab: SampleServer, tmp_path: Path) 
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
 
 
 def test_route_prints_the_routed_answer(served: Served) -> None:
@@ -169,6 +175,20 @@ def test_client_errors_are_one_line_with_the_code(served: Served) -> None:
     )
 
 
+def wait_until_in_flight(served: Served, target: str) -> None:
+    """Polls Status until a call to `target` is running (bounded)."""
+    metadata = (("x-api-key", API_KEY),)
+    with grpc.insecure_channel(f"127.0.0.1:{served.grpc_port}") as channel:
+        stub = pb_grpc.CoordinatorServiceStub(channel)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            status = stub.Status(pb.StatusRequest(), metadata=metadata, timeout=5)
+            if status.targets[target].in_flight > 0:
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"no call to {target} became in flight")
+
+
 def test_sigterm_drains_in_flight_calls_and_stops_children(served: Served) -> None:
     env = {
         **os.environ,
@@ -182,7 +202,7 @@ def test_sigterm_drains_in_flight_calls_and_stops_children(served: Served) -> No
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(0.5)  # let the slow call reach the target: we are testing real time here
+    wait_until_in_flight(served, "odoo_prod")
     served.process.send_signal(signal.SIGTERM)
     out, err = slow.communicate(timeout=30)
     assert slow.returncode == 0, err
@@ -228,3 +248,5 @@ def test_demo_starts_samples_and_coordinator_and_stops_cleanly() -> None:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()

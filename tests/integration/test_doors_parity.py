@@ -31,14 +31,16 @@ class Case:
 
 
 CASES = [
-    Case("finance-ssc query", "Route", {"query": "Show recent expenses",
+    # no_cache: the second door must not get the first door's answer from the cache.
+    Case("finance-ssc query", "Route", {"query": "Show recent expenses", "no_cache": True,
                                         "context": {"finance-ssc": True}}),
-    Case("tool call on the lab", "Route", {"tool": "list_skills", "target": "odoo_lab"}),
+    Case("tool call on the lab", "Route", {"tool": "list_skills", "target": "odoo_lab",
+                                           "no_cache": True}),
     Case("tool error result", "Route", {"tool": "get_record",
                                         "arguments": {"model": "hr.expense", "record_id": 99}}),
-    Case("aggregate a subset", "Aggregate", {"method": "prompts/list",
+    Case("aggregate a subset", "Aggregate", {"method": "prompts/list", "no_cache": True,
                                              "targets": ["odoo_prod", "odoo_lab"]}),
-    Case("aggregate with a dead target", "Aggregate", {"query": "skills"}),
+    Case("aggregate with a dead target", "Aggregate", {"query": "skills", "no_cache": True}),
     Case("health", "Health", {}, api_key=None),
     Case("missing key", "Route", {"query": "x"}, api_key=None,
          code=ErrorCode.UNAUTHENTICATED, message="missing API key"),

@@ -75,6 +75,7 @@ async def test_stdio_target_is_started_routed_to_and_stopped() -> None:
         name="odoo_local",
         transport="stdio",
         command=sys.executable,
+        timeout=15.0,  # the first call may have to wait for the child to start
         args=(
             "-m",
             "coordinator.samples",

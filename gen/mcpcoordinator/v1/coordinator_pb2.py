@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#mcpcoordinator/v1/coordinator.proto\x12\x11mcpcoordinator.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xc5\x02\n\x0cRouteRequest\x12\x14\n\x05query\x18\x01 \x01(\tR\x05query\x12\x31\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x63ontext\x12\x16\n\x06target\x18\x03 \x01(\tR\x06target\x12\x12\n\x04tool\x18\x04 \x01(\tR\x04tool\x12\x35\n\targuments\x18\x05 \x01(\x0b\x32\x17.google.protobuf.StructR\targuments\x12\x16\n\x06method\x18\x06 \x01(\tR\x06method\x12/\n\x06params\x18\x07 \x01(\x0b\x32\x17.google.protobuf.StructR\x06params\x12%\n\x0e\x61llow_failover\x18\x08 \x01(\x08R\rallowFailover\x12\x19\n\x08no_cache\x18\t \x01(\x08R\x07noCache\"y\n\rRouteResponse\x12*\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x16.google.protobuf.ValueR\x04\x64\x61ta\x12<\n\x07routing\x18\x02 \x01(\x0b\x32\".mcpcoordinator.v1.RoutingDecisionR\x07routing\"\xe1\x01\n\x0fRoutingDecision\x12\x16\n\x06target\x18\x01 \x01(\tR\x06target\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1e\n\nconfidence\x18\x03 \x01(\x01R\nconfidence\x12\x12\n\x04rule\x18\x04 \x01(\tR\x04rule\x12\x1a\n\x08\x66\x61ilover\x18\x05 \x01(\x08R\x08\x66\x61ilover\x12\x16\n\x06\x63\x61\x63hed\x18\x06 \x01(\x08R\x06\x63\x61\x63hed\x12\x36\n\x08\x61ttempts\x18\x07 \x03(\x0b\x32\x1a.mcpcoordinator.v1.AttemptR\x08\x61ttempts\"p\n\x07\x41ttempt\x12\x16\n\x06target\x18\x01 \x01(\tR\x06target\x12\x18\n\x07outcome\x18\x02 \x01(\tR\x07outcome\x12\x1d\n\nlatency_ms\x18\x03 \x01(\x01R\tlatencyMs\x12\x14\n\x05\x65rror\x18\x04 \x01(\tR\x05\x65rror\"\xa4\x02\n\x10\x41ggregateRequest\x12\x14\n\x05query\x18\x01 \x01(\tR\x05query\x12\x31\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x63ontext\x12\x12\n\x04tool\x18\x03 \x01(\tR\x04tool\x12\x35\n\targuments\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructR\targuments\x12\x16\n\x06method\x18\x05 \x01(\tR\x06method\x12/\n\x06params\x18\x06 \x01(\x0b\x32\x17.google.protobuf.StructR\x06params\x12\x18\n\x07targets\x18\x07 \x03(\tR\x07targets\x12\x19\n\x08no_cache\x18\x08 \x01(\x08R\x07noCache\"\xb8\x03\n\x11\x41ggregateResponse\x12\x14\n\x05query\x18\x01 \x01(\tR\x05query\x12K\n\x07results\x18\x02 \x03(\x0b\x32\x31.mcpcoordinator.v1.AggregateResponse.ResultsEntryR\x07results\x12H\n\x06\x65rrors\x18\x03 \x03(\x0b\x32\x30.mcpcoordinator.v1.AggregateResponse.ErrorsEntryR\x06\x65rrors\x12G\n\x0b\x61ggregation\x18\x04 \x01(\x0b\x32%.mcpcoordinator.v1.AggregationSummaryR\x0b\x61ggregation\x1aR\n\x0cResultsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value:\x02\x38\x01\x1aY\n\x0b\x45rrorsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x34\n\x05value\x18\x02 \x01(\x0b\x32\x1e.mcpcoordinator.v1.TargetErrorR\x05value:\x02\x38\x01\";\n\x0bTargetError\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\"\x97\x01\n\x12\x41ggregationSummary\x12\x18\n\x07targets\x18\x01 \x03(\tR\x07targets\x12\x12\n\x04mode\x18\x02 \x01(\tR\x04mode\x12\x1c\n\tsucceeded\x18\x03 \x01(\x05R\tsucceeded\x12\x16\n\x06\x66\x61iled\x18\x04 \x01(\x05R\x06\x66\x61iled\x12\x1d\n\nelapsed_ms\x18\x05 \x01(\x01R\telapsedMs\"\x0f\n\rHealthRequest\"\\\n\x0eHealthResponse\x12\x16\n\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n\x07version\x18\x02 \x01(\tR\x07version\x12\x18\n\x07targets\x18\x03 \x03(\tR\x07targets\"\x0f\n\rStatusRequest\"\xae\x02\n\x0eStatusResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12%\n\x0euptime_seconds\x18\x02 \x01(\x01R\ruptimeSeconds\x12H\n\x07targets\x18\x03 \x03(\x0b\x32..mcpcoordinator.v1.StatusResponse.TargetsEntryR\x07targets\x12\x34\n\x05\x63\x61\x63he\x18\x04 \x01(\x0b\x32\x1e.mcpcoordinator.v1.CacheStatusR\x05\x63\x61\x63he\x1a[\n\x0cTargetsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x35\n\x05value\x18\x02 \x01(\x0b\x32\x1f.mcpcoordinator.v1.TargetStatusR\x05value:\x02\x38\x01\"\x84\x03\n\x0cTargetStatus\x12\x1c\n\ttransport\x18\x01 \x01(\tR\ttransport\x12\x18\n\x07healthy\x18\x02 \x01(\x08R\x07healthy\x12\x18\n\x07\x63ircuit\x18\x03 \x01(\tR\x07\x63ircuit\x12\x1a\n\x08requests\x18\x04 \x01(\x03R\x08requests\x12\x16\n\x06\x65rrors\x18\x05 \x01(\x03R\x06\x65rrors\x12\x1c\n\tfailovers\x18\x06 \x01(\x03R\tfailovers\x12$\n\x0elatency_p50_ms\x18\x07 \x01(\x01R\x0clatencyP50Ms\x12$\n\x0elatency_p95_ms\x18\x08 \x01(\x01R\x0clatencyP95Ms\x12$\n\x0elatency_p99_ms\x18\t \x01(\x01R\x0clatencyP99Ms\x12\x1d\n\nlast_error\x18\n \x01(\tR\tlastError\x12)\n\x10protocol_version\x18\x0b \x01(\tR\x0fprotocolVersion\x12\x14\n\x05tools\x18\x0c \x01(\x05R\x05tools\"S\n\x0b\x43\x61\x63heStatus\x12\x18\n\x07\x62\x61\x63kend\x18\x01 \x01(\tR\x07\x62\x61\x63kend\x12\x12\n\x04hits\x18\x02 \x01(\x03R\x04hits\x12\x16\n\x06misses\x18\x03 \x01(\x03R\x06misses2\xa2\x03\n\x12\x43oordinatorService\x12]\n\x05Route\x12\x1f.mcpcoordinator.v1.RouteRequest\x1a .mcpcoordinator.v1.RouteResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\"\x06/route:\x01*\x12m\n\tAggregate\x12#.mcpcoordinator.v1.AggregateRequest\x1a$.mcpcoordinator.v1.AggregateResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/aggregate:\x01*\x12^\n\x06Health\x12 .mcpcoordinator.v1.HealthRequest\x1a!.mcpcoordinator.v1.HealthResponse\"\x0f\x82\xd3\xe4\x93\x02\t\x12\x07/health\x12^\n\x06Status\x12 .mcpcoordinator.v1.StatusRequest\x1a!.mcpcoordinator.v1.StatusResponse\"\x0f\x82\xd3\xe4\x93\x02\t\x12\x07/statusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#mcpcoordinator/v1/coordinator.proto\x12\x11mcpcoordinator.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xc5\x02\n\x0cRouteRequest\x12\x14\n\x05query\x18\x01 \x01(\tR\x05query\x12\x31\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x63ontext\x12\x16\n\x06target\x18\x03 \x01(\tR\x06target\x12\x12\n\x04tool\x18\x04 \x01(\tR\x04tool\x12\x35\n\targuments\x18\x05 \x01(\x0b\x32\x17.google.protobuf.StructR\targuments\x12\x16\n\x06method\x18\x06 \x01(\tR\x06method\x12/\n\x06params\x18\x07 \x01(\x0b\x32\x17.google.protobuf.StructR\x06params\x12%\n\x0e\x61llow_failover\x18\x08 \x01(\x08R\rallowFailover\x12\x19\n\x08no_cache\x18\t \x01(\x08R\x07noCache\"y\n\rRouteResponse\x12*\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x16.google.protobuf.ValueR\x04\x64\x61ta\x12<\n\x07routing\x18\x02 \x01(\x0b\x32\".mcpcoordinator.v1.RoutingDecisionR\x07routing\"\xf7\x01\n\x0fRoutingDecision\x12\x16\n\x06target\x18\x01 \x01(\tR\x06target\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1e\n\nconfidence\x18\x03 \x01(\x01R\nconfidence\x12\x12\n\x04rule\x18\x04 \x01(\tR\x04rule\x12\x1a\n\x08\x66\x61ilover\x18\x05 \x01(\x08R\x08\x66\x61ilover\x12\x16\n\x06\x63\x61\x63hed\x18\x06 \x01(\x08R\x06\x63\x61\x63hed\x12\x36\n\x08\x61ttempts\x18\x07 \x03(\x0b\x32\x1a.mcpcoordinator.v1.AttemptR\x08\x61ttempts\x12\x14\n\x05stale\x18\x08 \x01(\x08R\x05stale\"p\n\x07\x41ttempt\x12\x16\n\x06target\x18\x01 \x01(\tR\x06target\x12\x18\n\x07outcome\x18\x02 \x01(\tR\x07outcome\x12\x1d\n\nlatency_ms\x18\x03 \x01(\x01R\tlatencyMs\x12\x14\n\x05\x65rror\x18\x04 \x01(\tR\x05\x65rror\"\xa4\x02\n\x10\x41ggregateRequest\x12\x14\n\x05query\x18\x01 \x01(\tR\x05query\x12\x31\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x63ontext\x12\x12\n\x04tool\x18\x03 \x01(\tR\x04tool\x12\x35\n\targuments\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructR\targuments\x12\x16\n\x06method\x18\x05 \x01(\tR\x06method\x12/\n\x06params\x18\x06 \x01(\x0b\x32\x17.google.protobuf.StructR\x06params\x12\x18\n\x07targets\x18\x07 \x03(\tR\x07targets\x12\x19\n\x08no_cache\x18\x08 \x01(\x08R\x07noCache\"\xb8\x03\n\x11\x41ggregateResponse\x12\x14\n\x05query\x18\x01 \x01(\tR\x05query\x12K\n\x07results\x18\x02 \x03(\x0b\x32\x31.mcpcoordinator.v1.AggregateResponse.ResultsEntryR\x07results\x12H\n\x06\x65rrors\x18\x03 \x03(\x0b\x32\x30.mcpcoordinator.v1.AggregateResponse.ErrorsEntryR\x06\x65rrors\x12G\n\x0b\x61ggregation\x18\x04 \x01(\x0b\x32%.mcpcoordinator.v1.AggregationSummaryR\x0b\x61ggregation\x1aR\n\x0cResultsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value:\x02\x38\x01\x1aY\n\x0b\x45rrorsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x34\n\x05value\x18\x02 \x01(\x0b\x32\x1e.mcpcoordinator.v1.TargetErrorR\x05value:\x02\x38\x01\";\n\x0bTargetError\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\"\x97\x01\n\x12\x41ggregationSummary\x12\x18\n\x07targets\x18\x01 \x03(\tR\x07targets\x12\x12\n\x04mode\x18\x02 \x01(\tR\x04mode\x12\x1c\n\tsucceeded\x18\x03 \x01(\x05R\tsucceeded\x12\x16\n\x06\x66\x61iled\x18\x04 \x01(\x05R\x06\x66\x61iled\x12\x1d\n\nelapsed_ms\x18\x05 \x01(\x01R\telapsedMs\"\x0f\n\rHealthRequest\"\\\n\x0eHealthResponse\x12\x16\n\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n\x07version\x18\x02 \x01(\tR\x07version\x12\x18\n\x07targets\x18\x03 \x03(\tR\x07targets\"\x0f\n\rStatusRequest\"\xee\x03\n\x0eStatusResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12%\n\x0euptime_seconds\x18\x02 \x01(\x01R\ruptimeSeconds\x12H\n\x07targets\x18\x03 \x03(\x0b\x32..mcpcoordinator.v1.StatusResponse.TargetsEntryR\x07targets\x12\x34\n\x05\x63\x61\x63he\x18\x04 \x01(\x0b\x32\x1e.mcpcoordinator.v1.CacheStatusR\x05\x63\x61\x63he\x12\x34\n\x05usage\x18\x05 \x01(\x0b\x32\x1e.mcpcoordinator.v1.UsageStatusR\x05usage\x12K\n\x08requests\x18\x06 \x03(\x0b\x32/.mcpcoordinator.v1.StatusResponse.RequestsEntryR\x08requests\x1a[\n\x0cTargetsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x35\n\x05value\x18\x02 \x01(\x0b\x32\x1f.mcpcoordinator.v1.TargetStatusR\x05value:\x02\x38\x01\x1a;\n\rRequestsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x03R\x05value:\x02\x38\x01\"\xc6\x03\n\x0cTargetStatus\x12\x1c\n\ttransport\x18\x01 \x01(\tR\ttransport\x12\x18\n\x07healthy\x18\x02 \x01(\x08R\x07healthy\x12\x18\n\x07\x63ircuit\x18\x03 \x01(\tR\x07\x63ircuit\x12\x1a\n\x08requests\x18\x04 \x01(\x03R\x08requests\x12\x16\n\x06\x65rrors\x18\x05 \x01(\x03R\x06\x65rrors\x12\x1c\n\tfailovers\x18\x06 \x01(\x03R\tfailovers\x12$\n\x0elatency_p50_ms\x18\x07 \x01(\x01R\x0clatencyP50Ms\x12$\n\x0elatency_p95_ms\x18\x08 \x01(\x01R\x0clatencyP95Ms\x12$\n\x0elatency_p99_ms\x18\t \x01(\x01R\x0clatencyP99Ms\x12\x1d\n\nlast_error\x18\n \x01(\tR\tlastError\x12)\n\x10protocol_version\x18\x0b \x01(\tR\x0fprotocolVersion\x12\x14\n\x05tools\x18\x0c \x01(\x05R\x05tools\x12\x1b\n\tin_flight\x18\r \x01(\x05R\x08inFlight\x12#\n\rhealth_reason\x18\x0e \x01(\tR\x0chealthReason\"\xc0\x01\n\x0b\x43\x61\x63heStatus\x12\x18\n\x07\x62\x61\x63kend\x18\x01 \x01(\tR\x07\x62\x61\x63kend\x12\x12\n\x04hits\x18\x02 \x01(\x03R\x04hits\x12\x16\n\x06misses\x18\x03 \x01(\x03R\x06misses\x12\x1c\n\tcoalesced\x18\x04 \x01(\x03R\tcoalesced\x12\x14\n\x05stale\x18\x05 \x01(\x03R\x05stale\x12\x16\n\x06\x65rrors\x18\x06 \x01(\x03R\x06\x65rrors\x12\x1f\n\x0bredis_state\x18\x07 \x01(\tR\nredisState\"\xa2\x01\n\x0bUsageStatus\x12\x12\n\x04sink\x18\x01 \x01(\tR\x04sink\x12\x14\n\x05state\x18\x02 \x01(\tR\x05state\x12\x16\n\x06queued\x18\x03 \x01(\x03R\x06queued\x12\x18\n\x07written\x18\x04 \x01(\x03R\x07written\x12\x18\n\x07\x64ropped\x18\x05 \x01(\x03R\x07\x64ropped\x12\x1d\n\nlast_error\x18\x06 \x01(\tR\tlastError2\xa2\x03\n\x12\x43oordinatorService\x12]\n\x05Route\x12\x1f.mcpcoordinator.v1.RouteRequest\x1a .mcpcoordinator.v1.RouteResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\"\x06/route:\x01*\x12m\n\tAggregate\x12#.mcpcoordinator.v1.AggregateRequest\x1a$.mcpcoordinator.v1.AggregateResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/aggregate:\x01*\x12^\n\x06Health\x12 .mcpcoordinator.v1.HealthRequest\x1a!.mcpcoordinator.v1.HealthResponse\"\x0f\x82\xd3\xe4\x93\x02\t\x12\x07/health\x12^\n\x06Status\x12 .mcpcoordinator.v1.StatusRequest\x1a!.mcpcoordinator.v1.StatusResponse\"\x0f\x82\xd3\xe4\x93\x02\t\x12\x07/statusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,6 +39,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AGGREGATERESPONSE_ERRORSENTRY']._serialized_options = b'8\001'
   _globals['_STATUSRESPONSE_TARGETSENTRY']._loaded_options = None
   _globals['_STATUSRESPONSE_TARGETSENTRY']._serialized_options = b'8\001'
+  _globals['_STATUSRESPONSE_REQUESTSENTRY']._loaded_options = None
+  _globals['_STATUSRESPONSE_REQUESTSENTRY']._serialized_options = b'8\001'
   _globals['_COORDINATORSERVICE'].methods_by_name['Route']._loaded_options = None
   _globals['_COORDINATORSERVICE'].methods_by_name['Route']._serialized_options = b'\202\323\344\223\002\013\"\006/route:\001*'
   _globals['_COORDINATORSERVICE'].methods_by_name['Aggregate']._loaded_options = None
@@ -52,35 +54,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROUTERESPONSE']._serialized_start=446
   _globals['_ROUTERESPONSE']._serialized_end=567
   _globals['_ROUTINGDECISION']._serialized_start=570
-  _globals['_ROUTINGDECISION']._serialized_end=795
-  _globals['_ATTEMPT']._serialized_start=797
-  _globals['_ATTEMPT']._serialized_end=909
-  _globals['_AGGREGATEREQUEST']._serialized_start=912
-  _globals['_AGGREGATEREQUEST']._serialized_end=1204
-  _globals['_AGGREGATERESPONSE']._serialized_start=1207
-  _globals['_AGGREGATERESPONSE']._serialized_end=1647
-  _globals['_AGGREGATERESPONSE_RESULTSENTRY']._serialized_start=1474
-  _globals['_AGGREGATERESPONSE_RESULTSENTRY']._serialized_end=1556
-  _globals['_AGGREGATERESPONSE_ERRORSENTRY']._serialized_start=1558
-  _globals['_AGGREGATERESPONSE_ERRORSENTRY']._serialized_end=1647
-  _globals['_TARGETERROR']._serialized_start=1649
-  _globals['_TARGETERROR']._serialized_end=1708
-  _globals['_AGGREGATIONSUMMARY']._serialized_start=1711
-  _globals['_AGGREGATIONSUMMARY']._serialized_end=1862
-  _globals['_HEALTHREQUEST']._serialized_start=1864
-  _globals['_HEALTHREQUEST']._serialized_end=1879
-  _globals['_HEALTHRESPONSE']._serialized_start=1881
-  _globals['_HEALTHRESPONSE']._serialized_end=1973
-  _globals['_STATUSREQUEST']._serialized_start=1975
-  _globals['_STATUSREQUEST']._serialized_end=1990
-  _globals['_STATUSRESPONSE']._serialized_start=1993
-  _globals['_STATUSRESPONSE']._serialized_end=2295
-  _globals['_STATUSRESPONSE_TARGETSENTRY']._serialized_start=2204
-  _globals['_STATUSRESPONSE_TARGETSENTRY']._serialized_end=2295
-  _globals['_TARGETSTATUS']._serialized_start=2298
-  _globals['_TARGETSTATUS']._serialized_end=2686
-  _globals['_CACHESTATUS']._serialized_start=2688
-  _globals['_CACHESTATUS']._serialized_end=2771
-  _globals['_COORDINATORSERVICE']._serialized_start=2774
-  _globals['_COORDINATORSERVICE']._serialized_end=3192
+  _globals['_ROUTINGDECISION']._serialized_end=817
+  _globals['_ATTEMPT']._serialized_start=819
+  _globals['_ATTEMPT']._serialized_end=931
+  _globals['_AGGREGATEREQUEST']._serialized_start=934
+  _globals['_AGGREGATEREQUEST']._serialized_end=1226
+  _globals['_AGGREGATERESPONSE']._serialized_start=1229
+  _globals['_AGGREGATERESPONSE']._serialized_end=1669
+  _globals['_AGGREGATERESPONSE_RESULTSENTRY']._serialized_start=1496
+  _globals['_AGGREGATERESPONSE_RESULTSENTRY']._serialized_end=1578
+  _globals['_AGGREGATERESPONSE_ERRORSENTRY']._serialized_start=1580
+  _globals['_AGGREGATERESPONSE_ERRORSENTRY']._serialized_end=1669
+  _globals['_TARGETERROR']._serialized_start=1671
+  _globals['_TARGETERROR']._serialized_end=1730
+  _globals['_AGGREGATIONSUMMARY']._serialized_start=1733
+  _globals['_AGGREGATIONSUMMARY']._serialized_end=1884
+  _globals['_HEALTHREQUEST']._serialized_start=1886
+  _globals['_HEALTHREQUEST']._serialized_end=1901
+  _globals['_HEALTHRESPONSE']._serialized_start=1903
+  _globals['_HEALTHRESPONSE']._serialized_end=1995
+  _globals['_STATUSREQUEST']._serialized_start=1997
+  _globals['_STATUSREQUEST']._serialized_end=2012
+  _globals['_STATUSRESPONSE']._serialized_start=2015
+  _globals['_STATUSRESPONSE']._serialized_end=2509
+  _globals['_STATUSRESPONSE_TARGETSENTRY']._serialized_start=2357
+  _globals['_STATUSRESPONSE_TARGETSENTRY']._serialized_end=2448
+  _globals['_STATUSRESPONSE_REQUESTSENTRY']._serialized_start=2450
+  _globals['_STATUSRESPONSE_REQUESTSENTRY']._serialized_end=2509
+  _globals['_TARGETSTATUS']._serialized_start=2512
+  _globals['_TARGETSTATUS']._serialized_end=2966
+  _globals['_CACHESTATUS']._serialized_start=2969
+  _globals['_CACHESTATUS']._serialized_end=3161
+  _globals['_USAGESTATUS']._serialized_start=3164
+  _globals['_USAGESTATUS']._serialized_end=3326
+  _globals['_COORDINATORSERVICE']._serialized_start=3329
+  _globals['_COORDINATORSERVICE']._serialized_end=3747
 # @@protoc_insertion_point(module_scope)

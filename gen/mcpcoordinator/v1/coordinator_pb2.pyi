@@ -39,7 +39,7 @@ class RouteResponse(_message.Message):
     def __init__(self, data: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., routing: _Optional[_Union[RoutingDecision, _Mapping]] = ...) -> None: ...
 
 class RoutingDecision(_message.Message):
-    __slots__ = ("target", "reason", "confidence", "rule", "failover", "cached", "attempts")
+    __slots__ = ("target", "reason", "confidence", "rule", "failover", "cached", "attempts", "stale")
     TARGET_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +47,7 @@ class RoutingDecision(_message.Message):
     FAILOVER_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
     target: str
     reason: str
     confidence: float
@@ -54,7 +55,8 @@ class RoutingDecision(_message.Message):
     failover: bool
     cached: bool
     attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
-    def __init__(self, target: _Optional[str] = ..., reason: _Optional[str] = ..., confidence: _Optional[float] = ..., rule: _Optional[str] = ..., failover: _Optional[bool] = ..., cached: _Optional[bool] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ...) -> None: ...
+    stale: bool
+    def __init__(self, target: _Optional[str] = ..., reason: _Optional[str] = ..., confidence: _Optional[float] = ..., rule: _Optional[str] = ..., failover: _Optional[bool] = ..., cached: _Optional[bool] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., stale: _Optional[bool] = ...) -> None: ...
 
 class Attempt(_message.Message):
     __slots__ = ("target", "outcome", "latency_ms", "error")
@@ -155,7 +157,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("version", "uptime_seconds", "targets", "cache")
+    __slots__ = ("version", "uptime_seconds", "targets", "cache", "usage", "requests")
     class TargetsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -163,18 +165,29 @@ class StatusResponse(_message.Message):
         key: str
         value: TargetStatus
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[TargetStatus, _Mapping]] = ...) -> None: ...
+    class RequestsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     VERSION_FIELD_NUMBER: _ClassVar[int]
     UPTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     TARGETS_FIELD_NUMBER: _ClassVar[int]
     CACHE_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
     version: str
     uptime_seconds: float
     targets: _containers.MessageMap[str, TargetStatus]
     cache: CacheStatus
-    def __init__(self, version: _Optional[str] = ..., uptime_seconds: _Optional[float] = ..., targets: _Optional[_Mapping[str, TargetStatus]] = ..., cache: _Optional[_Union[CacheStatus, _Mapping]] = ...) -> None: ...
+    usage: UsageStatus
+    requests: _containers.ScalarMap[str, int]
+    def __init__(self, version: _Optional[str] = ..., uptime_seconds: _Optional[float] = ..., targets: _Optional[_Mapping[str, TargetStatus]] = ..., cache: _Optional[_Union[CacheStatus, _Mapping]] = ..., usage: _Optional[_Union[UsageStatus, _Mapping]] = ..., requests: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class TargetStatus(_message.Message):
-    __slots__ = ("transport", "healthy", "circuit", "requests", "errors", "failovers", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "last_error", "protocol_version", "tools")
+    __slots__ = ("transport", "healthy", "circuit", "requests", "errors", "failovers", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "last_error", "protocol_version", "tools", "in_flight", "health_reason")
     TRANSPORT_FIELD_NUMBER: _ClassVar[int]
     HEALTHY_FIELD_NUMBER: _ClassVar[int]
     CIRCUIT_FIELD_NUMBER: _ClassVar[int]
@@ -187,6 +200,8 @@ class TargetStatus(_message.Message):
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     TOOLS_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_REASON_FIELD_NUMBER: _ClassVar[int]
     transport: str
     healthy: bool
     circuit: str
@@ -199,14 +214,40 @@ class TargetStatus(_message.Message):
     last_error: str
     protocol_version: str
     tools: int
-    def __init__(self, transport: _Optional[str] = ..., healthy: _Optional[bool] = ..., circuit: _Optional[str] = ..., requests: _Optional[int] = ..., errors: _Optional[int] = ..., failovers: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p95_ms: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ..., last_error: _Optional[str] = ..., protocol_version: _Optional[str] = ..., tools: _Optional[int] = ...) -> None: ...
+    in_flight: int
+    health_reason: str
+    def __init__(self, transport: _Optional[str] = ..., healthy: _Optional[bool] = ..., circuit: _Optional[str] = ..., requests: _Optional[int] = ..., errors: _Optional[int] = ..., failovers: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p95_ms: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ..., last_error: _Optional[str] = ..., protocol_version: _Optional[str] = ..., tools: _Optional[int] = ..., in_flight: _Optional[int] = ..., health_reason: _Optional[str] = ...) -> None: ...
 
 class CacheStatus(_message.Message):
-    __slots__ = ("backend", "hits", "misses")
+    __slots__ = ("backend", "hits", "misses", "coalesced", "stale", "errors", "redis_state")
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     HITS_FIELD_NUMBER: _ClassVar[int]
     MISSES_FIELD_NUMBER: _ClassVar[int]
+    COALESCED_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    REDIS_STATE_FIELD_NUMBER: _ClassVar[int]
     backend: str
     hits: int
     misses: int
-    def __init__(self, backend: _Optional[str] = ..., hits: _Optional[int] = ..., misses: _Optional[int] = ...) -> None: ...
+    coalesced: int
+    stale: int
+    errors: int
+    redis_state: str
+    def __init__(self, backend: _Optional[str] = ..., hits: _Optional[int] = ..., misses: _Optional[int] = ..., coalesced: _Optional[int] = ..., stale: _Optional[int] = ..., errors: _Optional[int] = ..., redis_state: _Optional[str] = ...) -> None: ...
+
+class UsageStatus(_message.Message):
+    __slots__ = ("sink", "state", "queued", "written", "dropped", "last_error")
+    SINK_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    sink: str
+    state: str
+    queued: int
+    written: int
+    dropped: int
+    last_error: str
+    def __init__(self, sink: _Optional[str] = ..., state: _Optional[str] = ..., queued: _Optional[int] = ..., written: _Optional[int] = ..., dropped: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,71 @@
+"""One place that turns a finished request into its usage event, metrics and log line.
+
+`rpc.py` calls `RequestObserver.finished()` once per call, whichever door it
+came through and however it ended. Recording never blocks and never raises
+into the request (the usage recorder only enqueues).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from coordinator.calls import CallContext
+from coordinator.logs import log_decision
+from coordinator.metrics import Metrics
+from coordinator.service import RequestTrace
+from coordinator.usage import UsageAttempt, UsageEvent, UsageRecorder, api_key_id
+
+log = logging.getLogger("coordinator.decisions")
+
+_OPERATION_KIND = {"query": "query", "tool": "tool"}
+
+
+class RequestObserver:
+    def __init__(self, recorder: UsageRecorder, metrics: Metrics) -> None:
+        self.recorder = recorder
+        self.metrics = metrics
+
+    def finished(
+        self,
+        ctx: CallContext,
+        method: str,
+        trace: RequestTrace | None,
+        status_code: str,
+        started: float,
+    ) -> None:
+        seconds = time.perf_counter() - started
+        outcome = "ok" if status_code == "OK" else "error"
+        target = trace.target if trace is not None else ""
+        self.metrics.observe_request(ctx.door, method, target or None, outcome, seconds)
+        if trace is None:
+            return  # Health and Status are counted, not recorded as usage
+        if trace.failover and trace.attempts:
+            self.metrics.observe_failover(trace.attempts[0].target, target)
+        if trace.cached:
+            self.metrics.observe_cache("stale" if trace.stale else "hit")
+        label = trace.operation
+        kind = _OPERATION_KIND.get(label.split(":", 1)[0], "method")
+        event = UsageEvent(
+            request_id=ctx.request_id,
+            door=ctx.door,
+            method=method,
+            operation=kind,
+            tool_or_method=label,
+            target=target,
+            rule=trace.rule or None,
+            reason=trace.reason or None,
+            confidence=trace.confidence if trace.rule else None,
+            outcome=outcome,
+            status_code=status_code,
+            latency_ms=seconds * 1000,
+            cached=trace.cached,
+            failover=trace.failover,
+            attempts=tuple(
+                UsageAttempt(target=a.target, outcome=a.outcome, latency_ms=a.latency_ms)
+                for a in trace.attempts
+            ),
+            api_key_id=api_key_id(ctx.metadata.get("x-api-key")),
+        )
+        self.recorder.record(event)
+        log_decision(log, event)

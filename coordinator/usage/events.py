@@ -1,0 +1,128 @@
+"""The usage event: one per request, the row of `usage_events` (migrations/001_usage_events.sql)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Door = Literal["grpc", "http", "mcp"]
+Operation = Literal["query", "tool", "method"]
+
+# Longer values are cut: events are kept in memory and written to a table, whatever a caller sent.
+MAX_NAME_CHARS = 200
+MAX_TEXT_CHARS = 1000
+_ELLIPSIS = "…"
+
+
+def _bounded(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + _ELLIPSIS
+
+
+def api_key_id(key: str | None) -> str | None:
+    """A short, stable identifier of an API key: a SHA-256 prefix, never the key itself."""
+    if not key:
+        return None
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageAttempt:
+    """One call of one target while serving a request (several when it failed over)."""
+
+    target: str
+    outcome: str
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageEvent:
+    """What happened to one request; the unit recorded by `UsageRecorder`."""
+
+    request_id: str
+    door: str
+    method: str
+    operation: str
+    outcome: str
+    status_code: str
+    latency_ms: float
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    tool_or_method: str = ""
+    target: str = ""
+    rule: str | None = None
+    reason: str | None = None
+    confidence: float | None = None
+    cached: bool = False
+    failover: bool = False
+    attempts: tuple[UsageAttempt, ...] = ()
+    api_key_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.tool_or_method) > MAX_NAME_CHARS:
+            object.__setattr__(
+                self, "tool_or_method", _bounded(self.tool_or_method, MAX_NAME_CHARS)
+            )
+        if self.reason is not None and len(self.reason) > MAX_TEXT_CHARS:
+            object.__setattr__(self, "reason", _bounded(self.reason, MAX_TEXT_CHARS))
+
+
+def _text(value: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL; one such byte would make the whole batch fail.
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def _optional_text(value: str | None) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _finite(value: float | None) -> float | None:
+    # JSON has no NaN or Infinity; PostgreSQL would refuse the whole batch.
+    return value if value is None or math.isfinite(value) else None
+
+
+def event_row(event: UsageEvent) -> dict[str, Any]:
+    """The event as a JSON-ready row of `usage_events` (column name -> value)."""
+    time = event.time if event.time.tzinfo else event.time.replace(tzinfo=UTC)
+    return {
+        "request_id": _text(event.request_id),
+        "time": time.isoformat(),
+        "door": _text(event.door),
+        "method": _text(event.method),
+        "operation": _text(event.operation),
+        "tool_or_method": _text(event.tool_or_method),
+        "target": _text(event.target),
+        "rule": _optional_text(event.rule),
+        "reason": _optional_text(event.reason),
+        "confidence": _finite(event.confidence),
+        "outcome": _text(event.outcome),
+        "status_code": _text(event.status_code),
+        "latency_ms": _finite(event.latency_ms) or 0.0,
+        "cached": event.cached,
+        "failover": event.failover,
+        "attempts": [
+            {
+                "target": _text(a.target),
+                "outcome": _text(a.outcome),
+                "latency_ms": _finite(a.latency_ms),
+            }
+            for a in event.attempts
+        ],
+        "api_key_id": event.api_key_id,
+    }
+
+
+USAGE_COLUMNS: tuple[str, ...] = tuple(
+    event_row(
+        UsageEvent(
+            request_id="",
+            door="",
+            method="",
+            operation="",
+            outcome="",
+            status_code="",
+            latency_ms=0,
+        )
+    )
+)

@@ -1,0 +1,64 @@
+"""The usage event and its row."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from coordinator.usage import UsageAttempt, api_key_id, event_row
+from coordinator.usage.events import MAX_NAME_CHARS, MAX_TEXT_CHARS
+from tests.usage.conftest import make_event
+
+
+def test_api_key_id_is_a_short_stable_hash_never_the_key() -> None:
+    key = "sk-live-0123456789abcdef0123456789"
+    first = api_key_id(key)
+    assert first == api_key_id(key)
+    assert first is not None
+    assert len(first) == 16
+    assert key not in first
+    assert first != api_key_id(key + "x")
+    assert api_key_id(None) is None
+    assert api_key_id("") is None
+
+
+def test_row_is_json_with_every_column() -> None:
+    event = make_event(1, time=datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC))
+
+    row = json.loads(json.dumps(event_row(event)))
+
+    assert row["request_id"] == "req-000001"
+    assert row["time"] == "2026-01-02T03:04:05.600000+00:00"
+    assert row["attempts"] == [
+        {"target": "odoo_prod", "outcome": "unavailable", "latency_ms": 3.25},
+        {"target": "odoo_lab", "outcome": "ok", "latency_ms": 9.0},
+    ]
+    assert row["api_key_id"] == "0123456789abcdef"
+
+
+def test_caller_supplied_text_is_bounded_and_storable() -> None:
+    event = make_event(
+        2,
+        tool_or_method="t" * 10_000,
+        reason="r" * 10_000,
+        request_id="nul\x00byte",
+        latency_ms=float("nan"),
+        confidence=float("inf"),
+        attempts=(UsageAttempt("odoo_lab", "ok", float("inf")),),
+    )
+
+    row = event_row(event)
+
+    assert len(event.tool_or_method) == MAX_NAME_CHARS
+    assert event.reason is not None
+    assert len(event.reason) == MAX_TEXT_CHARS
+    assert row["request_id"] == "nulbyte"
+    assert row["latency_ms"] == 0.0
+    assert row["confidence"] is None
+    assert row["attempts"][0]["latency_ms"] is None
+    json.dumps(row, allow_nan=False)
+
+
+def test_naive_time_is_taken_as_utc() -> None:
+    row = event_row(make_event(3, time=datetime(2026, 1, 2, 3, 4, 5)))
+    assert row["time"] == "2026-01-02T03:04:05+00:00"

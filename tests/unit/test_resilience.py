@@ -1,0 +1,110 @@
+"""The resilience building blocks as pure values: breaker, retry predicates and
+budget, probe verdicts. The clock is a number the test moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from coordinator.breaker import BreakerPolicy, CircuitBreaker
+from coordinator.probes import ProbePolicy, ProbeState
+from coordinator.retry import RetryBudget, RetryPolicy, backoff_seconds, may_move_on
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_breaker_opens_after_five_consecutive_failures() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(BreakerPolicy(), clock)
+    for _ in range(4):
+        breaker.record_failure()
+    assert breaker.state == "closed"
+    breaker.record_success()  # a success resets the count
+    for _ in range(4):
+        breaker.record_failure()
+    assert breaker.state == "closed"
+    breaker.record_failure()
+    assert breaker.state == "open"
+    assert not breaker.allows_request()
+
+
+def test_half_open_probe_after_30s_and_doubling_backoff_up_to_300s() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(BreakerPolicy(), clock)
+    for _ in range(5):
+        breaker.record_failure()
+    waits = []
+    for _ in range(6):
+        opened_at = clock.now
+        clock.now += 1
+        assert breaker.state == "open"
+        while breaker.state == "open":
+            clock.now += 1
+        waits.append(clock.now - opened_at)
+        assert breaker.allows_request()  # the one probe
+        assert not breaker.allows_request()  # only one at a time
+        breaker.record_failure()
+    assert waits == [30, 60, 120, 240, 300, 300]
+    clock.now += 301
+    assert breaker.allows_request()
+    breaker.record_success()
+    assert breaker.state == "closed"
+    for _ in range(5):
+        breaker.record_failure()
+    clock.now += 30
+    assert breaker.state == "half_open"  # the wait starts again from 30 s
+
+
+@pytest.mark.parametrize(
+    ("may_have_run", "read_only", "expected"),
+    [(False, False, True), (False, True, True), (True, True, True), (True, False, False)],
+)
+def test_moving_on_is_safe_only_when_nothing_ran_or_nothing_changes(
+    may_have_run: bool, read_only: bool, expected: bool
+) -> None:
+    assert may_move_on(may_have_run=may_have_run, read_only=read_only) is expected
+
+
+def test_backoff_is_full_jitter_and_capped() -> None:
+    policy = RetryPolicy(initial_backoff=0.01, max_backoff=0.05)
+    assert backoff_seconds(policy, 1, lambda: 1.0) == pytest.approx(0.01)
+    assert backoff_seconds(policy, 2, lambda: 1.0) == pytest.approx(0.02)
+    assert backoff_seconds(policy, 9, lambda: 1.0) == pytest.approx(0.05)
+    assert backoff_seconds(policy, 3, lambda: 0.5) == pytest.approx(0.02)
+    assert backoff_seconds(policy, 3, lambda: 0.0) == 0.0
+
+
+def test_retry_budget_is_twenty_percent_of_active_requests() -> None:
+    budget = RetryBudget(RetryPolicy(budget_ratio=0.2, min_concurrent_retries=3))
+    budget.active_requests = 100
+    granted = sum(budget.try_acquire() for _ in range(50))
+    assert granted == 20
+    assert budget.rejected == 30
+    budget.release()
+    assert budget.try_acquire()
+
+
+def test_retry_budget_keeps_a_minimum_when_traffic_is_low() -> None:
+    budget = RetryBudget(RetryPolicy(budget_ratio=0.2, min_concurrent_retries=3))
+    budget.active_requests = 2
+    assert [budget.try_acquire() for _ in range(4)] == [True, True, True, False]
+
+
+def test_probe_verdict_needs_three_failures_and_two_successes() -> None:
+    state = ProbeState(ProbePolicy(unhealthy_after=3, healthy_after=2))
+    assert not state.record("timeout")
+    assert not state.record("timeout")
+    assert state.record("timeout")
+    assert not state.healthy
+    assert "failed 3 health probes: timeout" in state.reason
+    assert not state.record(None)
+    assert not state.record("refused")  # not two in a row
+    assert not state.record(None)
+    assert state.record(None)
+    assert state.healthy
+    assert state.reason == ""

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -25,11 +24,11 @@ from pathlib import Path
 
 import grpc
 import uvloop
+from mcpcoordinator.v1 import coordinator_pb2 as pb
+from mcpcoordinator.v1 import coordinator_pb2_grpc as pb_grpc
 
 from coordinator.config import TargetConfig
 from coordinator.targets import open_target
-from mcpcoordinator.v1 import coordinator_pb2 as pb
-from mcpcoordinator.v1 import coordinator_pb2_grpc as pb_grpc
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -80,12 +79,12 @@ async def main(calls: int, concurrency: int, rounds: int) -> None:
         "PORT": str(http_port),
         "LOG_LEVEL": "WARNING",
     }
-    coordinator = subprocess.Popen(
-        [sys.executable, "-m", "coordinator", "serve"], env=env, stdout=subprocess.PIPE, text=True
+    coordinator = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "coordinator", "serve", env=env, stdout=asyncio.subprocess.PIPE
     )
     try:
         assert coordinator.stdout is not None
-        coordinator.stdout.readline()
+        await coordinator.stdout.readline()
         pin(coordinator.pid, 0)
         target = open_target(TargetConfig(name="odoo_prod", url=server.url))
         async with target, grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
@@ -112,7 +111,7 @@ async def main(calls: int, concurrency: int, rounds: int) -> None:
                         )
     finally:
         coordinator.terminate()
-        coordinator.wait(timeout=15)
+        await asyncio.wait_for(coordinator.wait(), 15)
         await server.stop()
 
     print(f"{calls} calls per path and level, {rounds} interleaved rounds\n")

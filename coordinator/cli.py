@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the coordinator (gRPC and HTTP doors)")
     serve.add_argument("--config", help="YAML configuration file (default: $COORDINATOR_CONFIG)")
 
+    migrate = commands.add_parser(
+        "migrate", help="create or update the usage_events table at DATABASE_URL"
+    )
+    migrate.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+
     demo = commands.add_parser("demo", help="start two sample MCP servers and a coordinator")
     demo.add_argument("--grpc-port", type=int, default=50051)
     demo.add_argument("--port", type=int, default=8766)
@@ -149,7 +154,9 @@ async def _call(args: argparse.Namespace) -> Message:
         if args.command == "route":
             return await stub.Route(route_request(args), metadata=metadata, timeout=args.timeout)
         if args.command == "aggregate":
-            return await stub.Aggregate(aggregate_request(args), metadata=metadata, timeout=args.timeout)
+            return await stub.Aggregate(
+                aggregate_request(args), metadata=metadata, timeout=args.timeout
+            )
         if args.command == "status":
             return await stub.Status(pb.StatusRequest(), metadata=metadata, timeout=args.timeout)
         return await stub.Health(pb.HealthRequest(), metadata=metadata, timeout=args.timeout)
@@ -168,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args.config)
+    if args.command == "migrate":
+        return _migrate(args.database_url)
     if args.command == "demo":
         from coordinator.demo import run_demo
 
@@ -178,6 +187,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
         return 1
     print(to_json(response))
+    return 0
+
+
+def _migrate(database_url: str | None) -> int:
+    from coordinator.usage import MigrationError, apply_migrations
+
+    if not database_url:
+        print("mcp-coordinator migrate: DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    try:
+        applied = _run(apply_migrations(database_url))
+    except (MigrationError, OSError) as error:
+        print(f"mcp-coordinator migrate: {error}", file=sys.stderr)
+        return 1
+    print(f"applied {', '.join(applied)}" if applied else "usage_events is up to date")
     return 0
 
 

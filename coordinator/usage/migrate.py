@@ -7,8 +7,12 @@ from typing import Any
 
 import asyncpg
 
-# The repository's migrations/ directory (the files are plain SQL, also usable by hand).
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# The repository's migrations/ directory (the files are plain SQL, also usable by hand);
+# an installed wheel carries a copy inside the package.
+_PACKAGED = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = (
+    _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[2] / "migrations"
+)
 
 # Any fixed number: replicas starting together take turns instead of racing on CREATE TABLE.
 _LOCK_KEY = 0x6D637063  # "mcpc"

@@ -23,7 +23,7 @@ AUTH = (("x-api-key", API_KEY),)
 class Running:
     coordinator: Coordinator
     channel: grpc.aio.Channel
-    stub: pb_grpc.CoordinatorServiceStub
+    stub: pb_grpc.CoordinatorServiceAsyncStub
 
     @property
     def http_url(self) -> str:

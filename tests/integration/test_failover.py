@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import pytest
@@ -128,7 +129,7 @@ async def test_call_deadline_bounds_the_whole_request(pair: Running, prod: Sampl
     assert time.monotonic() - started < 0.3 + 0.5
 
 
-def _struct(values: dict[str, object]) -> struct_pb2.Struct:
+def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(values)
     return struct

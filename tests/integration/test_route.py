@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import grpc
@@ -148,7 +149,7 @@ async def test_bad_requests_name_the_field(
 async def test_route_aggregate_status_need_the_api_key(
     coordinator: Running, metadata: Any, message: str
 ) -> None:
-    calls = [
+    calls: list[Awaitable[object]] = [
         coordinator.stub.Route(route_request(query="hi"), metadata=metadata),
         coordinator.stub.Aggregate(pb.AggregateRequest(query="hi"), metadata=metadata),
         coordinator.stub.Status(pb.StatusRequest(), metadata=metadata),

@@ -1,0 +1,108 @@
+"""Every request lands as one row in the usage table, and /metrics and Status
+show what happened, whichever door it came through."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from mcpcoordinator.v1 import coordinator_pb2 as pb
+from prometheus_client.parser import text_string_to_metric_families
+
+from coordinator.usage import apply_migrations
+from tests.integration.conftest import API_KEY, AUTH, Running, running, settings_for
+from tests.support.mcp_servers import SampleServer
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+async def recorded(shared_prod: SampleServer, shared_lab: SampleServer) -> AsyncIterator[Running]:
+    await apply_migrations(DATABASE_URL)
+    settings = settings_for(
+        shared_prod.target_config(), shared_lab.target_config(), database_url=DATABASE_URL
+    )
+    async for item in running(settings):
+        yield item
+
+
+async def row_for(request_id: str, within: float = 10.0) -> asyncpg.Record:
+    connection = await asyncpg.connect(DATABASE_URL)
+    try:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            row = await connection.fetchrow(
+                "SELECT * FROM usage_events WHERE request_id = $1", request_id
+            )
+            if row is not None:
+                return row
+            await asyncio.sleep(0.05)
+    finally:
+        await connection.close()
+    raise AssertionError(f"no usage row for {request_id} within {within}s")
+
+
+async def test_grpc_and_http_requests_are_recorded_with_their_decision(recorded: Running) -> None:
+    grpc_id, http_id = uuid.uuid4().hex, uuid.uuid4().hex
+    request = pb.RouteRequest(query="Show recent expenses", no_cache=True)
+    request.context.update({"finance-ssc": True})
+    await recorded.stub.Route(request, metadata=(*AUTH, ("x-request-id", grpc_id)))
+    async with httpx.AsyncClient(base_url=recorded.http_url) as client:
+        answer = await client.post(
+            "/route",
+            json={"tool": "list_skills", "target": "odoo_lab"},
+            headers={"X-API-Key": API_KEY, "X-Request-Id": http_id},
+        )
+        assert answer.status_code == 200
+        refused = await client.post("/route", json={"query": "x"}, headers={"X-API-Key": "bad"})
+        assert refused.status_code == 401
+
+    grpc_row = await row_for(grpc_id)
+    assert grpc_row["door"] == "grpc"
+    assert grpc_row["method"] == "Route"
+    assert grpc_row["target"] == "odoo_prod"
+    assert grpc_row["rule"] == "context:finance-ssc"
+    assert grpc_row["confidence"] == pytest.approx(0.95)
+    assert grpc_row["status_code"] == "OK"
+    assert grpc_row["api_key_id"] not in (None, API_KEY)
+
+    http_row = await row_for(http_id)
+    assert (http_row["door"], http_row["target"], http_row["rule"]) == (
+        "http",
+        "odoo_lab",
+        "explicit",
+    )
+
+
+async def test_metrics_and_status_count_by_door(recorded: Running) -> None:
+    await recorded.stub.Route(pb.RouteRequest(tool="list_skills"), metadata=AUTH)
+    async with httpx.AsyncClient(base_url=recorded.http_url) as client:
+        await client.get("/health")
+        text = (await client.get("/metrics")).text
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    routed = [
+        value
+        for (name, labels), value in samples.items()
+        if name == "mcpc_requests_total"
+        and ("door", "grpc") in labels
+        and ("method", "Route") in labels
+    ]
+    assert sum(routed) >= 1
+    assert any(name == "mcpc_target_circuit_state" for name, _ in samples)
+    assert "Show recent" not in text
+    assert API_KEY not in text
+
+    status = await recorded.stub.Status(pb.StatusRequest(), metadata=AUTH)
+    assert status.requests["grpc/Route"] >= 1
+    assert status.requests["http/Health"] >= 1
+    assert (status.usage.sink, status.usage.state) == ("postgres", "up")

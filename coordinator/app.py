@@ -17,10 +17,9 @@ from contextlib import AsyncExitStack
 from types import TracebackType
 
 import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from coordinator import __version__
 from coordinator.cache import open_cache
@@ -110,11 +109,11 @@ class Coordinator:
             GrpcDoor(services, host=settings.host, port=settings.grpc_port)
         )
 
-        http_app = Starlette(
-            routes=[
-                Route("/metrics", self._metrics_endpoint, methods=["GET"]),
-                Mount("/", build_gateway(services=services)),
-            ]
+        # The gateway is the outer app so every path, even one Starlette's Mount
+        # cannot match, gets a google.rpc.Status answer.
+        http_app = build_gateway(
+            services=services,
+            extra_routes=[Route("/metrics", self._metrics_endpoint, methods=["GET"])],
         )
         config = uvicorn.Config(
             http_app,

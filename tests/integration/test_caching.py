@@ -42,8 +42,9 @@ async def tool_calls_served(item: Running, target: str) -> int:
 
 
 async def test_read_only_tool_is_cached_and_status_counts_it(coordinator: Running) -> None:
-    request = route(tool="get_record", arguments={"model": "res.partner", "record_id": 1},
-                    target="odoo_lab")
+    request = route(
+        tool="get_record", arguments={"model": "res.partner", "record_id": 1}, target="odoo_lab"
+    )
     first = await coordinator.stub.Route(request, metadata=AUTH)
     before = await tool_calls_served(coordinator, "odoo_lab")
     second = await coordinator.stub.Route(request, metadata=AUTH)
@@ -60,8 +61,11 @@ async def test_read_only_tool_is_cached_and_status_counts_it(coordinator: Runnin
 
 
 async def test_mutating_tool_runs_on_the_target_every_time(coordinator: Running) -> None:
-    request = route(tool="create_record", target="odoo_lab",
-                    arguments={"model": "res.partner", "values": {"name": "Cache Test"}})
+    request = route(
+        tool="create_record",
+        target="odoo_lab",
+        arguments={"model": "res.partner", "values": {"name": "Cache Test"}},
+    )
     first = await coordinator.stub.Route(request, metadata=AUTH)
     second = await coordinator.stub.Route(request, metadata=AUTH)
     assert not second.routing.cached

@@ -11,10 +11,10 @@ import grpc
 import httpx
 import pytest
 from google.protobuf import json_format
+from mcpcoordinator.v1 import coordinator_pb2 as pb
 
 from coordinator.config import TargetConfig
 from coordinator.errors import ERROR_TABLE, ErrorCode
-from mcpcoordinator.v1 import coordinator_pb2 as pb
 from tests.integration.conftest import API_KEY, Running, running, settings_for
 from tests.support.mcp_servers import SampleServer, free_port
 
@@ -32,33 +32,87 @@ class Case:
 
 CASES = [
     # no_cache: the second door must not get the first door's answer from the cache.
-    Case("finance-ssc query", "Route", {"query": "Show recent expenses", "no_cache": True,
-                                        "context": {"finance-ssc": True}}),
-    Case("tool call on the lab", "Route", {"tool": "list_skills", "target": "odoo_lab",
-                                           "no_cache": True}),
-    Case("tool error result", "Route", {"tool": "get_record",
-                                        "arguments": {"model": "hr.expense", "record_id": 99}}),
-    Case("aggregate a subset", "Aggregate", {"method": "prompts/list", "no_cache": True,
-                                             "targets": ["odoo_prod", "odoo_lab"]}),
+    Case(
+        "finance-ssc query",
+        "Route",
+        {"query": "Show recent expenses", "no_cache": True, "context": {"finance-ssc": True}},
+    ),
+    Case(
+        "tool call on the lab",
+        "Route",
+        {"tool": "list_skills", "target": "odoo_lab", "no_cache": True},
+    ),
+    Case(
+        "tool error result",
+        "Route",
+        {"tool": "get_record", "arguments": {"model": "hr.expense", "record_id": 99}},
+    ),
+    Case(
+        "aggregate a subset",
+        "Aggregate",
+        {"method": "prompts/list", "no_cache": True, "targets": ["odoo_prod", "odoo_lab"]},
+    ),
     Case("aggregate with a dead target", "Aggregate", {"query": "skills", "no_cache": True}),
     Case("health", "Health", {}, api_key=None),
-    Case("missing key", "Route", {"query": "x"}, api_key=None,
-         code=ErrorCode.UNAUTHENTICATED, message="missing API key"),
-    Case("wrong key", "Status", {}, api_key="nope",
-         code=ErrorCode.UNAUTHENTICATED, message="invalid API key"),
-    Case("no operation", "Route", {}, code=ErrorCode.INVALID_ARGUMENT,
-         message="query: one of query, tool or method is required"),
-    Case("two operations", "Route", {"query": "x", "method": "tools/list"},
-         code=ErrorCode.INVALID_ARGUMENT, message="method: give exactly one"),
-    Case("unknown target", "Route", {"query": "x", "target": "odoo_qa"},
-         code=ErrorCode.INVALID_ARGUMENT, message="target: unknown target 'odoo_qa'"),
-    Case("protocol error from the target", "Route",
-         {"tool": "get_record", "arguments": {"model": "nope", "record_id": 1}},
-         code=ErrorCode.INVALID_ARGUMENT, message="odoo_prod answered MCP error -32602"),
-    Case("pinned target down", "Route", {"query": "x", "target": "odoo_dead"},
-         code=ErrorCode.UNAVAILABLE, message="target odoo_dead is unavailable"),
-    Case("deadline", "Route", {"tool": "slow", "arguments": {"seconds": 2}}, timeout=0.3,
-         code=ErrorCode.DEADLINE_EXCEEDED, message="deadline exceeded"),
+    Case(
+        "missing key",
+        "Route",
+        {"query": "x"},
+        api_key=None,
+        code=ErrorCode.UNAUTHENTICATED,
+        message="missing API key",
+    ),
+    Case(
+        "wrong key",
+        "Status",
+        {},
+        api_key="nope",
+        code=ErrorCode.UNAUTHENTICATED,
+        message="invalid API key",
+    ),
+    Case(
+        "no operation",
+        "Route",
+        {},
+        code=ErrorCode.INVALID_ARGUMENT,
+        message="query: one of query, tool or method is required",
+    ),
+    Case(
+        "two operations",
+        "Route",
+        {"query": "x", "method": "tools/list"},
+        code=ErrorCode.INVALID_ARGUMENT,
+        message="method: give exactly one",
+    ),
+    Case(
+        "unknown target",
+        "Route",
+        {"query": "x", "target": "odoo_qa"},
+        code=ErrorCode.INVALID_ARGUMENT,
+        message="target: unknown target 'odoo_qa'",
+    ),
+    Case(
+        "protocol error from the target",
+        "Route",
+        {"tool": "get_record", "arguments": {"model": "nope", "record_id": 1}},
+        code=ErrorCode.INVALID_ARGUMENT,
+        message="odoo_prod answered MCP error -32602",
+    ),
+    Case(
+        "pinned target down",
+        "Route",
+        {"query": "x", "target": "odoo_dead"},
+        code=ErrorCode.UNAVAILABLE,
+        message="target odoo_dead is unavailable",
+    ),
+    Case(
+        "deadline",
+        "Route",
+        {"tool": "slow", "arguments": {"seconds": 2}},
+        timeout=0.3,
+        code=ErrorCode.DEADLINE_EXCEEDED,
+        message="deadline exceeded",
+    ),
 ]
 
 REST = {

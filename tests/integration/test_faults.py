@@ -90,8 +90,9 @@ async def test_mutating_call_that_may_have_run_is_not_replayed(
 ) -> None:
     await pair.stub.Route(route(tool="list_skills"), metadata=AUTH)  # tool list known
     prod.freeze()
-    request = route(tool="create_record",
-                    arguments={"model": "res.partner", "values": {"name": "Once"}})
+    request = route(
+        tool="create_record", arguments={"model": "res.partner", "values": {"name": "Once"}}
+    )
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await pair.stub.Route(request, metadata=AUTH)
     assert raised.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
@@ -102,8 +103,9 @@ async def test_refused_connection_moves_on_even_for_mutating_calls(
     pair: Running, prod: SampleServer
 ) -> None:
     await prod.kill()
-    request = route(tool="create_record",
-                    arguments={"model": "res.partner", "values": {"name": "Moved"}})
+    request = route(
+        tool="create_record", arguments={"model": "res.partner", "values": {"name": "Moved"}}
+    )
     response = await pair.stub.Route(request, metadata=AUTH)
     assert server_of(response) == "odoo_lab"  # nothing was sent to odoo_prod
     assert response.routing.attempts[0].outcome == "unavailable"
@@ -112,9 +114,7 @@ async def test_refused_connection_moves_on_even_for_mutating_calls(
 async def test_slow_tool_times_out_per_try_and_moves_on(
     prod: SampleServer, shared_lab: SampleServer
 ) -> None:
-    settings = settings_for(
-        prod.target_config(timeout=0.3), shared_lab.target_config(timeout=5.0)
-    )
+    settings = settings_for(prod.target_config(timeout=0.3), shared_lab.target_config(timeout=5.0))
     async for item in running(settings):
         response, elapsed = await timed(item, route(tool="slow", arguments={"seconds": 1.0}))
         assert server_of(response) == "odoo_lab"
@@ -127,7 +127,8 @@ async def test_503_from_an_http_layer_fails_over(
 ) -> None:
     async with FaultProxy(prod.url).running() as proxy:
         settings = settings_for(
-            prod.target_config(url=proxy.url), shared_lab.target_config(),
+            prod.target_config(url=proxy.url),
+            shared_lab.target_config(),
             per_try_timeout=PER_TRY,
         )
         async for item in running(settings):
@@ -146,7 +147,8 @@ async def test_flapping_target_never_fails_a_read(
 ) -> None:
     async with FaultProxy(prod.url).running() as proxy:
         settings = settings_for(
-            prod.target_config(url=proxy.url), shared_lab.target_config(),
+            prod.target_config(url=proxy.url),
+            shared_lab.target_config(),
             per_try_timeout=PER_TRY,
         )
         async for item in running(settings):
@@ -166,8 +168,10 @@ async def test_health_probes_notice_a_frozen_target_without_traffic(
     prod: SampleServer, shared_lab: SampleServer
 ) -> None:
     settings = settings_for(
-        prod.target_config(), shared_lab.target_config(),
-        probe_interval=0.1, probe_timeout=0.2,
+        prod.target_config(),
+        shared_lab.target_config(),
+        probe_interval=0.1,
+        probe_timeout=0.2,
     )
     async for item in running(settings):
         prod.freeze()
@@ -241,9 +245,7 @@ async def test_cancelled_aggregate_cancels_every_branch(
             pb.AggregateRequest(tool="slow", arguments=_args({"seconds": 5}), no_cache=True),
             metadata=AUTH,
         )
-        await wait_for_status(
-            item, lambda s: all(t.in_flight == 1 for t in s.targets.values())
-        )
+        await wait_for_status(item, lambda s: all(t.in_flight == 1 for t in s.targets.values()))
         call.cancel()
         await wait_for_status(
             item, lambda s: all(t.in_flight == 0 for t in s.targets.values()), within=2

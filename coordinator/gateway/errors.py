@@ -1,0 +1,84 @@
+"""HTTP rendering of errors: one google.rpc.Status JSON body for every failure.
+
+`render_error` is the one place that turns a `CoordinatorError` into an HTTP
+status, headers and body; any other HTTP surface (the lead's app, tests that
+compare doors) can reuse it to answer exactly as the gateway does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from starlette.responses import Response
+
+from coordinator.errors import CoordinatorError, ErrorCode, to_status_proto
+
+from .jsonmap import dump_json
+
+DEFAULT_WWW_AUTHENTICATE = 'ApiKey header="X-API-Key"'
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedError:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    def to_response(self) -> Response:
+        response = Response(self.body, status_code=self.status, media_type="application/json")
+        for name, value in self.headers:
+            if name != b"content-type":
+                response.headers.append(name.decode("latin-1"), value.decode("latin-1"))
+        return response
+
+
+def status_json(error: CoordinatorError) -> dict[str, object]:
+    """The google.rpc.Status of the error as JSON (proto field names)."""
+    status = to_status_proto(error)
+    details: list[object] = []
+    for detail in status.details:
+        details.append(_any_to_json(detail))
+    return {"code": status.code, "message": status.message, "details": details}
+
+
+def _any_to_json(detail: Message) -> object:
+    return json_format.MessageToDict(
+        detail,
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+    )
+
+
+def render_error(
+    error: CoordinatorError,
+    *,
+    http_status: int | None = None,
+    request_id: str | None = None,
+    www_authenticate: str = DEFAULT_WWW_AUTHENTICATE,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> RenderedError:
+    """Status from ERROR_TABLE (or `http_status` when the HTTP layer itself
+    decides, e.g. 405 or 413), a google.rpc.Status body, and the headers a
+    client needs: `WWW-Authenticate` on 401, `X-Request-Id` when known."""
+    body = dump_json(status_json(error))
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode("ascii")),
+    ]
+    if error.code is ErrorCode.UNAUTHENTICATED:
+        headers.append((b"www-authenticate", www_authenticate.encode("latin-1")))
+    if request_id is not None:
+        headers.append((b"x-request-id", request_id.encode("latin-1")))
+    if extra_headers:
+        headers.extend(extra_headers)
+    return RenderedError(http_status or error.http_status, headers, body)
+
+
+__all__ = [
+    "DEFAULT_WWW_AUTHENTICATE",
+    "RenderedError",
+    "render_error",
+    "status_json",
+]

@@ -122,7 +122,7 @@ class Coordinator:
             http="httptools",
             lifespan="off",
             access_log=False,
-            log_level="warning",
+            log_config=None,  # logging is configured once, by the CLI, not by uvicorn
             timeout_graceful_shutdown=int(max(1, settings.drain_seconds)),
         )
         self._http = _EmbeddedUvicorn(config)

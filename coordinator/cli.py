@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -215,7 +216,13 @@ def _serve(config_path: str | None) -> int:
         print(f"mcp-coordinator: invalid configuration: {error}", file=sys.stderr)
         return 2
     json_logs = os.environ.get("LOG_FORMAT", "text") == "json"
-    configure_logging("json" if json_logs else "text", os.environ.get("LOG_LEVEL", "INFO"))
+    configure_logging(
+        "json" if json_logs else "text",
+        os.environ.get("LOG_LEVEL", "INFO"),
+        secrets=(settings.api_key, settings.supabase_service_role_key, settings.database_url),
+    )
+    # uvicorn's own start-up lines would repeat (and contradict) the coordinator's.
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     _run(serve(settings))
     return 0
 

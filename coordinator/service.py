@@ -332,27 +332,20 @@ class CoordinatorService:
         state = self._targets[name]
         if not state.breaker.allows_request():
             raise _Moved(Attempt(name, "skipped", 0.0, "circuit open"))
-        if state.in_flight >= state.max_in_flight:
-            raise _Moved(
-                Attempt(name, "overloaded", 0.0, f"{state.max_in_flight} calls already in flight")
-            )
-        state.in_flight += 1  # reserved before the first await: the cap holds under races
-        try:
-            timeout = min(state.per_try_timeout, max(0.0, deadline - self._clock()))
-            started = self._clock()
-            plan = await self._plan(state, operation, timeout, started)
-            if plan.cache_key is not None and self._cache is not None:
-                if not no_cache:
-                    entry = await self._cache.get(plan.cache_key)
-                    if entry is not None:
-                        return entry.value, Attempt(name, "cached", self._ms_since(started))
-                fetch = self._fetch_and_store(state, plan, timeout, started)
-                data = await self._cache.coalesce(plan.cache_key, fetch)
-            else:
-                data = await self._call_target(state, plan, timeout, started)
-            return data, Attempt(name, _outcome_of(data), self._ms_since(started))
-        finally:
-            state.in_flight -= 1
+        timeout = min(state.per_try_timeout, max(0.0, deadline - self._clock()))
+        started = self._clock()
+        plan = await self._plan(state, operation, timeout, started)
+        if plan.cache_key is not None and self._cache is not None:
+            if not no_cache:
+                entry = await self._cache.get(plan.cache_key)
+                if entry is not None:
+                    return entry.value, Attempt(name, "cached", self._ms_since(started))
+            # Coalesced waiters do not call the target, so they take no slot of its cap.
+            fetch = self._fetch_and_store(state, plan, timeout, started)
+            data = await self._cache.coalesce(plan.cache_key, fetch)
+        else:
+            data = await self._call_target(state, plan, timeout, started)
+        return data, Attempt(name, _outcome_of(data), self._ms_since(started))
 
     def _ms_since(self, started: float) -> float:
         return (self._clock() - started) * 1000
@@ -402,7 +395,12 @@ class CoordinatorService:
     ) -> Any:
         """Calls the target with what is left of the attempt's `budget` (seconds)."""
         name = state.target.name
+        if state.in_flight >= state.max_in_flight:
+            raise _Moved(
+                Attempt(name, "overloaded", 0.0, f"{state.max_in_flight} calls already in flight")
+            )
         remaining = max(0.001, budget - (self._clock() - started))
+        state.in_flight += 1  # no await between the check and this: the cap holds under races
         try:
             data = await state.target.request(plan.method, plan.params, timeout=remaining)
         except TargetUnavailable as exc:
@@ -412,6 +410,8 @@ class CoordinatorService:
             state.breaker.record_success()
             state.stats.record((self._clock() - started) * 1000)
             raise _mcp_error(name, exc) from None
+        finally:
+            state.in_flight -= 1
         state.breaker.record_success()
         state.stats.record(self._ms_since(started))
         return data

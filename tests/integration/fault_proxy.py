@@ -40,7 +40,9 @@ class FaultProxy:
     async def running(self) -> AsyncIterator[FaultProxy]:
         app = web.Application()
         app.router.add_route("*", "/mcp", self._handle)
-        runner = web.AppRunner(app, access_log=None)
+        # Streams held open by the coordinator (e.g. a notification GET) must not
+        # hold up the proxy's shutdown.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

@@ -199,10 +199,14 @@ async def wait_for_status(item: Running, condition: Any, within: float = 10.0) -
 async def test_per_target_cap_rejects_excess_at_once(prod: SampleServer) -> None:
     settings = settings_for(prod.target_config(max_in_flight=2))
     async for item in running(settings):
-        slow = route(tool="slow", arguments={"seconds": 1.0}, target="odoo_prod")
+        # Distinct arguments: identical calls would be coalesced into one.
+        calls = [
+            route(tool="slow", arguments={"seconds": 1.0, "n": n}, target="odoo_prod")
+            for n in range(8)
+        ]
         started = time.monotonic()
         results = await asyncio.gather(
-            *(item.stub.Route(slow, metadata=AUTH) for _ in range(8)), return_exceptions=True
+            *(item.stub.Route(call, metadata=AUTH) for call in calls), return_exceptions=True
         )
         rejected = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
         assert len(rejected) == 6
@@ -213,8 +217,10 @@ async def test_per_target_cap_rejects_excess_at_once(prod: SampleServer) -> None
 async def test_overall_admission_cap(shared_lab: SampleServer) -> None:
     settings = settings_for(shared_lab.target_config(), max_in_flight=3)
     async for item in running(settings):
-        slow = route(tool="slow", arguments={"seconds": 0.8})
-        calls = [item.stub.Route(slow, metadata=AUTH) for _ in range(6)]
+        calls = [
+            item.stub.Route(route(tool="slow", arguments={"seconds": 0.8, "n": n}), metadata=AUTH)
+            for n in range(6)
+        ]
         results = await asyncio.gather(*calls, return_exceptions=True)
         rejected = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
         assert len(rejected) == 3

@@ -90,7 +90,7 @@ async def main(calls: int, concurrency: int, rounds: int) -> None:
         async with target, grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
             stub = pb_grpc.CoordinatorServiceStub(channel)
             params = {"name": "count_calls", "arguments": {}}
-            request = pb.RouteRequest(tool="count_calls")
+            request = pb.RouteRequest(tool="count_calls", no_cache=True)  # a live call each time
             metadata = (("x-api-key", API_KEY),)
 
             async def direct() -> object:

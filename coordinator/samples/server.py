@@ -99,7 +99,7 @@ def build_sample_server(name: str, environment: Environment) -> MCPServer:
     @server.tool(
         annotations=READ_ONLY, description="Answer a natural-language question about the data."
     )
-    def query(query: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def query(query: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
         state.tool_calls += 1
         text = query.lower()
         answer: dict[str, Any]
@@ -118,17 +118,17 @@ def build_sample_server(name: str, environment: Environment) -> MCPServer:
         return state.stamp({"query": query, "context": context, **answer})
 
     @server.tool(annotations=READ_ONLY, description="List all expenses.")
-    def list_expenses() -> dict[str, Any]:
+    async def list_expenses() -> dict[str, Any]:
         state.tool_calls += 1
         return state.stamp({"expenses": copy.deepcopy(state.records["hr.expense"])})
 
     @server.tool(annotations=READ_ONLY, description="List employee skills.")
-    def list_skills() -> dict[str, Any]:
+    async def list_skills() -> dict[str, Any]:
         state.tool_calls += 1
         return state.stamp({"skills": copy.deepcopy(state.records["hr.skill"])})
 
     @server.tool(annotations=READ_ONLY, description="Read one record of a model by id.")
-    def get_record(model: str, record_id: int) -> dict[str, Any]:
+    async def get_record(model: str, record_id: int) -> dict[str, Any]:
         state.tool_calls += 1
         if model not in state.records:
             # A protocol error (-32602), not a tool error: the caller named no known model.
@@ -143,7 +143,7 @@ def build_sample_server(name: str, environment: Environment) -> MCPServer:
         raise ToolError(f"{model} record {record_id} does not exist on {name} ({environment})")
 
     @server.tool(annotations=MUTATING, description="Create a record (not idempotent).")
-    def create_record(model: str, values: dict[str, Any]) -> dict[str, Any]:
+    async def create_record(model: str, values: dict[str, Any]) -> dict[str, Any]:
         state.tool_calls += 1
         if model not in state.records:
             raise MCPError(
@@ -164,19 +164,19 @@ def build_sample_server(name: str, environment: Environment) -> MCPServer:
         return state.stamp({"slept": seconds})
 
     @server.tool(annotations=READ_ONLY, description="A result of about `size` bytes.")
-    def blob(size: int) -> dict[str, Any]:
+    async def blob(size: int) -> dict[str, Any]:
         state.tool_calls += 1
         return state.stamp({"data": "x" * max(0, min(size, 64 * 1024 * 1024))})
 
     @server.tool(annotations=READ_ONLY, description="How many tool calls this server has served.")
-    def count_calls() -> dict[str, Any]:
+    async def count_calls() -> dict[str, Any]:
         state.tool_calls += 1
         return state.stamp({"tool_calls": state.tool_calls, "creates": state.creates})
 
     @server.tool(
         annotations=READ_ONLY, description="The X-* and Authorization headers of this request."
     )
-    def request_headers(ctx: Context) -> dict[str, Any]:
+    async def request_headers(ctx: Context) -> dict[str, Any]:
         state.tool_calls += 1
         headers = ctx.headers or {}
         shown = {

@@ -61,3 +61,13 @@ async def coordinator(
     settings = settings_for(shared_prod.target_config(), shared_lab.target_config())
     async for item in running(settings):
         yield item
+
+
+@pytest.fixture
+async def prod() -> AsyncIterator[SampleServer]:
+    """An odoo_prod sample of this test's own, free to kill, freeze or restart."""
+    server = await SampleServer("odoo_prod", "production").start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -52,26 +52,17 @@ async def test_unknown_target_in_subset_is_invalid(coordinator: Running) -> None
 
 
 @pytest.fixture
-async def own_prod() -> AsyncIterator[SampleServer]:
-    server = await SampleServer("odoo_prod", "production").start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-async def pair(own_prod: SampleServer, shared_lab: SampleServer) -> AsyncIterator[Running]:
+async def pair(prod: SampleServer, shared_lab: SampleServer) -> AsyncIterator[Running]:
     settings = settings_for(
-        own_prod.target_config(timeout=ATTEMPT_TIMEOUT),
+        prod.target_config(timeout=ATTEMPT_TIMEOUT),
         shared_lab.target_config(timeout=ATTEMPT_TIMEOUT),
     )
     async for item in running(settings):
         yield item
 
 
-async def test_dead_target_is_reported_not_fatal(pair: Running, own_prod: SampleServer) -> None:
-    await own_prod.kill()
+async def test_dead_target_is_reported_not_fatal(pair: Running, prod: SampleServer) -> None:
+    await prod.kill()
     response = await pair.stub.Aggregate(pb.AggregateRequest(query="skills"), metadata=AUTH)
     assert servers(response) == {"odoo_lab": "lab"}
     assert response.errors["odoo_prod"].code == "UNAVAILABLE"
@@ -79,8 +70,8 @@ async def test_dead_target_is_reported_not_fatal(pair: Running, own_prod: Sample
     assert (response.aggregation.succeeded, response.aggregation.failed) == (1, 1)
 
 
-async def test_frozen_target_costs_only_its_timeout(pair: Running, own_prod: SampleServer) -> None:
-    own_prod.freeze()
+async def test_frozen_target_costs_only_its_timeout(pair: Running, prod: SampleServer) -> None:
+    prod.freeze()
     started = time.monotonic()
     response = await pair.stub.Aggregate(pb.AggregateRequest(query="skills"), metadata=AUTH)
     elapsed = time.monotonic() - started

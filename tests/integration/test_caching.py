@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from google.protobuf import json_format
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 
@@ -114,18 +112,9 @@ async def test_aggregate_uses_the_same_cache_per_target(coordinator: Running) ->
     assert after == before + 2
 
 
-@pytest.fixture
-async def own_prod() -> AsyncIterator[SampleServer]:
-    server = await SampleServer("odoo_prod", "production").start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-async def test_stale_answer_only_when_every_target_fails(own_prod: SampleServer) -> None:
+async def test_stale_answer_only_when_every_target_fails(prod: SampleServer) -> None:
     clock = ManualClock()
-    settings = settings_for(own_prod.target_config(timeout=1.0), cache_ttl=60)
+    settings = settings_for(prod.target_config(timeout=1.0), cache_ttl=60)
     ctx = CallContext(door="grpc", method="/test/Route")
     call = RouteCall(Operation.parse(tool="list_skills"))
     async with (
@@ -139,7 +128,7 @@ async def test_stale_answer_only_when_every_target_fails(own_prod: SampleServer)
         refreshed = await service.route(call, ctx)
         assert not refreshed.cached  # the target is up: expired entries are not served
         clock.advance(61)
-        await own_prod.kill()
+        await prod.kill()
         stale = await service.route(call, ctx)
         assert stale.cached
         assert stale.stale

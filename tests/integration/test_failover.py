@@ -18,15 +18,6 @@ ATTEMPT_TIMEOUT = 1.0
 
 
 @pytest.fixture
-async def prod() -> AsyncIterator[SampleServer]:
-    server = await SampleServer("odoo_prod", "production").start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def pair(prod: SampleServer, shared_lab: SampleServer) -> AsyncIterator[Running]:
     """A coordinator whose odoo_prod is this test's own process, free to kill or freeze."""
     settings = settings_for(

@@ -36,15 +36,6 @@ def server_of(response: pb.RouteResponse) -> str:
 
 
 @pytest.fixture
-async def prod() -> AsyncIterator[SampleServer]:
-    server = await SampleServer("odoo_prod", "production").start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def pair(prod: SampleServer, shared_lab: SampleServer) -> AsyncIterator[Running]:
     settings = settings_for(
         prod.target_config(), shared_lab.target_config(), per_try_timeout=PER_TRY

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -85,9 +86,37 @@ def _value(data: Any) -> struct_pb2.Value:
     return value
 
 
+class _CachedValues:
+    """Converted `Value`s of cached answers, by the identity of the cached object.
+
+    A cache hit returns the very object the cache holds (callers must not mutate
+    it), so converting it once per entry instead of once per hit is safe. The
+    memo holds a reference to the object, so an id is never reused while listed.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._values: OrderedDict[int, tuple[Any, struct_pb2.Value]] = OrderedDict()
+
+    def get(self, data: Any) -> struct_pb2.Value:
+        key = id(data)
+        known = self._values.get(key)
+        if known is not None and known[0] is data:
+            self._values.move_to_end(key)
+            return known[1]
+        value = _value(data)
+        self._values[key] = (data, value)
+        if len(self._values) > self._size:
+            self._values.popitem(last=False)
+        return value
+
+
+_CACHED_VALUES = _CachedValues()
+
+
 def route_response(result: RouteResult) -> pb.RouteResponse:
     return pb.RouteResponse(
-        data=_value(result.data),
+        data=_CACHED_VALUES.get(result.data) if result.cached else _value(result.data),
         routing=pb.RoutingDecision(
             target=result.target,
             reason=result.reason,

@@ -1,4 +1,4 @@
-"""The same MCP tool call made directly and through the coordinator over gRPC.
+"""The same MCP tool call made directly, through a bare proxy and through the coordinator.
 
     python bench/bench_route.py [--calls 2000] [--concurrency 16]
 
@@ -6,7 +6,9 @@ Starts one sample MCP server (JSON responses, pinned to CPU 1 when possible)
 and one coordinator (`mcp-coordinator serve`, pinned to CPU 0), then measures,
 interleaved in one run so machine noise hits both alike:
 - direct: the coordinator's own upstream client calling the server;
-- via gRPC: a grpc.aio client calling Route(tool=...) on the coordinator.
+- bare aiohttp proxy: the same call through `bench/bare_proxy.py`, a process that
+  only forwards bytes (the least any Python proxy hop costs here), pinned to CPU 0;
+- coordinator, gRPC / REST: Route(tool=..., no_cache) on the coordinator.
 Prints p50/p99 latency and throughput, sequential and at the given concurrency,
 and the coordinator's added p50 (budget: 1.0 ms).
 """
@@ -22,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import grpc
 import uvloop
 from mcpcoordinator.v1 import coordinator_pb2 as pb
@@ -82,36 +85,69 @@ async def main(calls: int, concurrency: int, rounds: int) -> None:
     coordinator = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "coordinator", "serve", env=env, stdout=asyncio.subprocess.PIPE
     )
+    proxy = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(REPO / "bench" / "bare_proxy.py"),
+        server.url,
+        stdout=asyncio.subprocess.PIPE,
+    )
     try:
         assert coordinator.stdout is not None
+        assert proxy.stdout is not None
         await coordinator.stdout.readline()
+        proxy_url = (await proxy.stdout.readline()).decode().split()[-1]
         pin(coordinator.pid, 0)
+        pin(proxy.pid, 0)
         target = open_target(TargetConfig(name="odoo_prod", url=server.url))
-        async with target, grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        proxied = open_target(TargetConfig(name="odoo_prod", url=proxy_url))
+        async with (
+            target,
+            proxied,
+            grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel,
+            aiohttp.ClientSession() as http,
+        ):
             stub = pb_grpc.CoordinatorServiceStub(channel)
             params = {"name": "count_calls", "arguments": {}}
             request = pb.RouteRequest(tool="count_calls", no_cache=True)  # a live call each time
             metadata = (("x-api-key", API_KEY),)
 
+            rest_url = f"http://127.0.0.1:{http_port}/route"
+            rest_body = {"tool": "count_calls", "no_cache": True}
+            rest_headers = {"X-API-Key": API_KEY}
+
             async def direct() -> object:
                 return await target.request("tools/call", params, timeout=10)
+
+            async def via_bare_proxy() -> object:
+                return await proxied.request("tools/call", params, timeout=10)
 
             async def via_grpc() -> object:
                 return await stub.Route(request, metadata=metadata, timeout=10)
 
-            for call in (direct, via_grpc):  # warm-up: sessions, connections, tool lists
+            async def via_rest() -> object:
+                async with http.post(rest_url, json=rest_body, headers=rest_headers) as answer:
+                    return await answer.read()
+
+            paths = (
+                ("direct", direct),
+                ("bare aiohttp proxy (yardstick)", via_bare_proxy),
+                ("coordinator, gRPC", via_grpc),
+                ("coordinator, REST", via_rest),
+            )
+            for _, call in paths:  # warm-up: sessions, connections, tool lists
                 await measure(call, 200, concurrency)
 
             results: dict[tuple[str, int], list[tuple[list[float], float]]] = {}
             for _ in range(rounds):  # interleaved rounds: noise hits both paths alike
                 for level in (1, concurrency):
-                    for name, call in (("direct", direct), ("via gRPC", via_grpc)):
+                    for name, call in paths:
                         results.setdefault((name, level), []).append(
                             await measure(call, calls // rounds, level)
                         )
     finally:
-        coordinator.terminate()
-        await asyncio.wait_for(coordinator.wait(), 15)
+        for process in (coordinator, proxy):
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 15)
         await server.stop()
 
     print(f"{calls} calls per path and level, {rounds} interleaved rounds\n")
@@ -127,8 +163,9 @@ async def main(calls: int, concurrency: int, rounds: int) -> None:
             f" | {throughput:,.0f} |"
         )
     for level in (1, concurrency):
-        added = p50[("via gRPC", level)] - p50[("direct", level)]
-        print(f"\ncoordinator added p50 at concurrency {level}: {added:.3f} ms")
+        for name, _ in paths[1:]:
+            added = p50[(name, level)] - p50[("direct", level)]
+            print(f"added p50 at concurrency {level}, {name}: {added:.3f} ms")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ produce a 500 or a traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import NoReturn
 
 from google.protobuf.descriptor import ServiceDescriptor
@@ -130,9 +131,10 @@ class GatewayDispatcher:
             "http", route.grpc_method, headers.metadata, deadline, headers.request_id
         )
         if deadline is None:
-            response = await route.handler(message, context)
+            call = route.handler(message, context)
         else:
-            response = await _call_before(deadline, route.handler, message, context)
+            call = _call_before(deadline, route.handler, message, context)
+        response = await _unless_client_leaves(receive, call)
         if not isinstance(response, route.response_class):
             raise TypeError(
                 f"{route.grpc_method} returned {type(response).__name__}, "
@@ -212,6 +214,31 @@ class GatewayDispatcher:
             {"type": "http.response.start", "status": rendered.status, "headers": rendered.headers}
         )
         await send({"type": "http.response.body", "body": rendered.body})
+
+
+async def _unless_client_leaves(receive: Receive, call: Awaitable[Message]) -> Message:
+    """Awaits the handler; a client that disconnects meanwhile cancels it, and with
+    it the work it started upstream."""
+    handler = asyncio.ensure_future(call)
+    watcher = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait((handler, watcher), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        handler.cancel()
+        watcher.cancel()
+        raise
+    if handler.done():
+        watcher.cancel()
+        return handler.result()
+    handler.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await handler
+    raise _ClientGone
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _too_large(limit: int) -> _HttpFailure:

@@ -18,7 +18,7 @@ import pytest
 from google.protobuf import json_format
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 
-from tests.integration.conftest import AUTH, Running, running, settings_for
+from tests.integration.conftest import API_KEY, AUTH, Running, running, settings_for
 from tests.integration.fault_proxy import FaultProxy
 from tests.support.mcp_servers import SampleServer
 
@@ -255,3 +255,23 @@ def _args(values: dict[str, Any]) -> Any:
     struct = struct_pb2.Struct()
     struct.update(values)
     return struct
+
+
+async def test_rest_client_that_disconnects_cancels_the_upstream_call(prod: SampleServer) -> None:
+    settings = settings_for(prod.target_config(timeout=10))
+    async for item in running(settings):
+        reader, writer = await asyncio.open_connection("127.0.0.1", item.coordinator.http_port)
+        body = b'{"tool": "slow", "arguments": {"seconds": 5}, "target": "odoo_prod"}'
+        writer.write(
+            b"POST /route HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + f"X-API-Key: {API_KEY}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        await wait_for_status(item, lambda s: s.targets["odoo_prod"].in_flight == 1)
+        writer.close()  # the caller goes away without waiting for the answer
+        await writer.wait_closed()
+        started = time.monotonic()
+        await wait_for_status(item, lambda s: s.targets["odoo_prod"].in_flight == 0, within=2)
+        assert time.monotonic() - started < 1.0
+        assert await reader.read() == b""

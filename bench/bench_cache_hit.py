@@ -32,28 +32,12 @@ sys.path.insert(0, str(REPO))
 from mcpcoordinator.v1 import coordinator_pb2 as pb  # noqa: E402
 from mcpcoordinator.v1 import coordinator_pb2_grpc as pb_grpc  # noqa: E402
 
+from bench.measure import cpu_seconds, percentile, pin  # noqa: E402
 from tests.support.mcp_servers import SampleServer, free_port  # noqa: E402
 
 API_KEY = "bench-key"
 BODY = {"tool": "get_record", "arguments": {"model": "hr.expense", "record_id": 1}}
-TICKS = os.sysconf("SC_CLK_TCK")
 Call = Callable[[], Awaitable[None]]
-
-
-def pin(pid: int, cpu: int) -> None:
-    count = os.cpu_count() or 1
-    if hasattr(os, "sched_setaffinity") and count > cpu:
-        os.sched_setaffinity(pid, {cpu})
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 async def sequential(call: Call, calls: int) -> list[float]:

@@ -29,16 +29,12 @@ sys.path.insert(0, str(REPO))
 from mcpcoordinator.v1 import coordinator_pb2 as pb  # noqa: E402
 from mcpcoordinator.v1 import coordinator_pb2_grpc as pb_grpc  # noqa: E402
 
+from bench.measure import percentile  # noqa: E402
 from coordinator.app import Coordinator  # noqa: E402
 from coordinator.config import Settings  # noqa: E402
 from tests.support.mcp_servers import SampleServer  # noqa: E402
 
 PER_TRY = 0.25
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 async def timed_calls(

@@ -36,15 +36,11 @@ from coordinator.targets import open_target
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.measure import percentile, pin  # noqa: E402
 from tests.support.mcp_servers import SampleServer, free_port  # noqa: E402
 
 API_KEY = "bench-key"
 Call = Callable[[], Awaitable[object]]
-
-
-def pin(pid: int, cpu: int) -> None:
-    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > cpu:  # type: ignore[operator]
-        os.sched_setaffinity(pid, {cpu})
 
 
 async def measure(call: Call, calls: int, concurrency: int) -> tuple[list[float], float]:
@@ -63,11 +59,6 @@ async def measure(call: Call, calls: int, concurrency: int) -> tuple[list[float]
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, calls / (time.perf_counter() - started)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 async def main(calls: int, concurrency: int, rounds: int) -> None:

@@ -39,6 +39,7 @@ if str(ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 
+from bench.measure import percentile  # noqa: E402
 from coordinator.targets import open_target  # noqa: E402
 from tests.support.mcp_servers import SampleServer  # noqa: E402
 
@@ -166,11 +167,6 @@ async def run(call: Call, calls: int, concurrency: int) -> tuple[list[float], fl
     cpu = time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, time.perf_counter() - begin, time.process_time() - cpu
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -58,7 +58,6 @@ class Coordinator:
         self.grpc: GrpcDoor | None = None
         self._http: _EmbeddedUvicorn | None = None
         self._http_task: asyncio.Task[None] | None = None
-        self._warm_up: list[asyncio.Task[None]] = []
         self.http_port = 0
 
     @property
@@ -126,11 +125,9 @@ class Coordinator:
             timeout_graceful_shutdown=int(max(1, settings.drain_seconds)),
         )
         self._http = _EmbeddedUvicorn(config)
-        self._warm_up = [
-            asyncio.create_task(_warm_up(target), name=f"warm-up-{name}")
-            for name, target in targets.items()
-        ]
-        self._stack.callback(lambda: [task.cancel() for task in self._warm_up])
+        for name, target in targets.items():
+            warm_up = asyncio.create_task(_warm_up(target), name=f"warm-up-{name}")
+            self._stack.callback(warm_up.cancel)
         self._http_task = asyncio.create_task(self._http.serve(), name="http-door")
         while not self._http.started:
             if self._http_task.done():
@@ -192,7 +189,7 @@ async def _warm_up(target: Target) -> None:
         log.info("target %s not reachable at start-up: %s", target.name, exc)
 
 
-async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
+async def serve(settings: Settings) -> None:
     """Runs a coordinator until SIGTERM or SIGINT, then drains and exits."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -206,8 +203,6 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
                 f" HTTP http://{settings.host}:{coordinator.http_port}",
                 flush=True,
             )
-            if ready is not None:
-                ready.set()
             await stop.wait()
             await coordinator.drain()
     finally:

@@ -18,8 +18,6 @@ from coordinator.usage import UsageAttempt, UsageEvent, UsageRecorder, api_key_i
 
 log = logging.getLogger("coordinator.decisions")
 
-_OPERATION_KIND = {"query": "query", "tool": "tool"}
-
 
 class RequestObserver:
     def __init__(self, recorder: UsageRecorder, metrics: Metrics) -> None:
@@ -44,14 +42,12 @@ class RequestObserver:
             self.metrics.observe_failover(trace.attempts[0].target, target)
         if trace.cached:
             self.metrics.observe_cache("stale" if trace.stale else "hit")
-        label = trace.operation
-        kind = _OPERATION_KIND.get(label.split(":", 1)[0], "method")
         event = UsageEvent(
             request_id=ctx.request_id,
             door=ctx.door,
             method=method,
-            operation=kind,
-            tool_or_method=label,
+            operation=trace.kind,
+            tool_or_method=trace.operation,
             target=target,
             rule=trace.rule or None,
             reason=trace.reason or None,

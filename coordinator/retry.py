@@ -47,18 +47,17 @@ def backoff_seconds(
 
 
 class RetryBudget:
-    """Counts active requests and active retries; a retry needs a free slot."""
+    """Counts active retries; a retry needs a free slot, sized by the requests in flight."""
 
     def __init__(self, policy: RetryPolicy) -> None:
         self._policy = policy
-        self.active_requests = 0
         self.active_retries = 0
         self.rejected = 0
 
-    def try_acquire(self) -> bool:
+    def try_acquire(self, active_requests: int) -> bool:
         allowed = max(
             self._policy.min_concurrent_retries,
-            int(self._policy.budget_ratio * self.active_requests),
+            int(self._policy.budget_ratio * active_requests),
         )
         if self.active_retries >= allowed:
             self.rejected += 1

@@ -60,12 +60,12 @@ def coordinator_handlers(
     def handler(method: str, body: Body, *, needs_key: bool, traced: bool) -> UnaryHandler:
         async def handle(request: Message, ctx: CallContext) -> Message:
             started = time.perf_counter()
-            trace = RequestTrace() if traced else None
+            trace = RequestTrace()
             code = "UNKNOWN"
             try:
                 if needs_key:
                     check_key(ctx)
-                response = await body(request, ctx, trace or RequestTrace())
+                response = await body(request, ctx, trace)
                 code = "OK"
                 return response
             except CoordinatorError as error:
@@ -76,7 +76,7 @@ def coordinator_handlers(
                 raise
             finally:
                 if observer is not None:
-                    observer.finished(ctx, method, trace, code, started)
+                    observer.finished(ctx, method, trace if traced else None, code, started)
 
         return handle
 

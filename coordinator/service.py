@@ -11,10 +11,11 @@ fails an expired cached answer may still be served (stale-if-error).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +131,7 @@ class RequestTrace:
     caller can record it even when the request fails."""
 
     operation: str = ""
+    kind: str = ""
     target: str = ""
     rule: str = ""
     reason: str = ""
@@ -215,14 +217,6 @@ class CoordinatorService:
         """Health turns NOT_SERVING and new calls are refused; in-flight calls go on."""
         self._draining = True
 
-    @property
-    def draining(self) -> bool:
-        return self._draining
-
-    @property
-    def in_flight(self) -> int:
-        return self._in_flight
-
     def on_probe(self, name: str, healthy: bool, reason: str) -> None:
         """Health-probe verdicts: skip an unhealthy target; a recovered one closes its breaker."""
         state = self._targets[name]
@@ -236,13 +230,13 @@ class CoordinatorService:
         self, call: RouteCall, ctx: CallContext, trace: RequestTrace | None = None
     ) -> RouteResult:
         trace = trace if trace is not None else RequestTrace()
-        with self._admit():
+        with self._admitted():
             return await self._route(call, ctx, trace)
 
     async def _route(self, call: RouteCall, ctx: CallContext, trace: RequestTrace) -> RouteResult:
         deadline = self._deadline(ctx)
         operation = call.operation
-        trace.operation = operation.label
+        trace.operation, trace.kind = operation.label, operation.kind
         decision = self.policy.decide(
             RoutingRequest(
                 target=call.target or None,
@@ -262,18 +256,15 @@ class CoordinatorService:
         attempts = trace.attempts
         attempts.extend(Attempt(name, "skipped", 0.0, why) for name, why in decision.skipped)
         first = decision.candidates[0] if decision.candidates else None
-        retries = 0
-        for name in decision.candidates:
+        for retry_number, name in enumerate(decision.candidates):
             if self._clock() >= deadline:
                 break
-            if name != first:
-                if not self._retry_budget.try_acquire():
-                    attempts.append(Attempt(name, "skipped", 0.0, "retry budget exhausted"))
-                    break
-                retries += 1
+            if retry_number and not self._retry_budget.try_acquire(self._in_flight):
+                attempts.append(Attempt(name, "skipped", 0.0, "retry budget exhausted"))
+                break
             try:
-                if name != first:
-                    await self._backoff(retries, deadline)
+                if retry_number:
+                    await self._backoff(retry_number, deadline)
                 data, attempt = await self._attempt(name, operation, call.no_cache, deadline)
             except _Moved as moved:
                 attempts.append(moved.attempt)
@@ -281,7 +272,7 @@ class CoordinatorService:
                     raise _outcome_unknown(moved.attempt) from None
                 continue
             finally:
-                if name != first:
+                if retry_number:
                     self._retry_budget.release()
             attempts.append(attempt)
             return self._answer(
@@ -365,22 +356,25 @@ class CoordinatorService:
         self, state: _TargetState, operation: Operation, budget: float, started: float
     ) -> _Plan:
         target = state.target
-        tools = target.tools_cached
-        needs_tools = operation.kind == "query" or operation.called_tool is not None
-        if needs_tools and tools is None:
+        tools: Mapping[str, ToolInfo] = {}
+        if operation.kind == "query" or operation.called_tool is not None:
             # The tool list says whether the query tool takes `context` and which
-            # tools are read-only; it is fetched once and then kept by the target.
+            # tools are read-only. The target keeps it (no I/O while it is fresh)
+            # and refetches it after its TTL or a tools/list_changed notification.
             try:
                 tools = await target.list_tools(timeout=budget)
             except TargetUnavailable as exc:
                 raise self._failed(state, exc, started, read_only=True) from None
             except McpErrorResponse:
-                tools = {}
-        tool: ToolInfo | None = None
-        if operation.kind == "query":
-            tool = (tools or {}).get(target.config.query_tool)
-        elif operation.called_tool is not None:
-            tool = (tools or {}).get(operation.called_tool)
+                pass  # a target without tools/list: plan without schemas
+        return self._plan_with(target, operation, tools)
+
+    def _plan_with(
+        self, target: Target, operation: Operation, tools: Mapping[str, ToolInfo]
+    ) -> _Plan:
+        """The plan for `operation` on `target`, given its tool list (no I/O)."""
+        name = target.config.query_tool if operation.kind == "query" else operation.called_tool
+        tool = tools.get(name) if name is not None else None
         method, params = operation.to_mcp(target.config.query_tool, tool)
         read_only = method in REPEATABLE_METHODS or (
             method == "tools/call" and tool is not None and tool.read_only
@@ -443,25 +437,14 @@ class CoordinatorService:
         if self._cache is None:
             return None
         for name in decision.candidates:
-            key = self._known_cache_key(name, operation)
+            target = self._targets[name].target
+            key = self._plan_with(target, operation, target.tools_cached or {}).cache_key
             if key is None:
                 continue
             entry = await self._cache.get_stale(key)
             if entry is not None:
                 return entry.target, entry.value
         return None
-
-    def _known_cache_key(self, name: str, operation: Operation) -> str | None:
-        """The cache key of `operation` on `name`, from what is known without I/O."""
-        target = self._targets[name].target
-        tools = target.tools_cached or {}
-        tool = tools.get(
-            target.config.query_tool if operation.kind == "query" else operation.called_tool or ""
-        )
-        method, params = operation.to_mcp(target.config.query_tool, tool)
-        if not cacheable(method, params, tool):
-            return None
-        return cache_key(namespace="resp", target=name, method=method, params=params)
 
     def _no_answer(
         self, decision: Decision, attempts: Sequence[Attempt], deadline: float
@@ -496,14 +479,15 @@ class CoordinatorService:
         self, call: AggregateCall, ctx: CallContext, trace: RequestTrace | None = None
     ) -> AggregateResult:
         trace = trace if trace is not None else RequestTrace()
-        with self._admit():
+        with self._admitted():
             if not self.settings.enable_aggregation:
                 raise CoordinatorError(
                     ErrorCode.FAILED_PRECONDITION,
                     "aggregation is disabled (ENABLE_AGGREGATION=false)",
                 )
             names = self._aggregate_targets(call.targets)
-            trace.operation, trace.rule = call.operation.label, "aggregate"
+            trace.operation, trace.kind = call.operation.label, call.operation.kind
+            trace.rule = "aggregate"
             deadline = self._deadline(ctx)
             started = self._clock()
             # gather: a cancelled caller cancels every branch.
@@ -604,7 +588,9 @@ class CoordinatorService:
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _admit(self) -> _Admission:
+    @contextlib.contextmanager
+    def _admitted(self) -> Iterator[None]:
+        """Counts the request as in flight, or refuses it at once."""
         if self._draining:
             raise CoordinatorError(ErrorCode.UNAVAILABLE, "the coordinator is shutting down")
         if self._in_flight >= self.settings.max_in_flight:
@@ -612,7 +598,11 @@ class CoordinatorService:
                 ErrorCode.RESOURCE_EXHAUSTED,
                 f"overloaded: {self._in_flight} requests in flight; retry later",
             )
-        return _Admission(self)
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
 
     def _deadline(self, ctx: CallContext) -> float:
         if ctx.deadline is None:
@@ -640,21 +630,6 @@ class CoordinatorService:
             if tool in tools:
                 owners.add(name)
         return frozenset(owners)
-
-
-class _Admission:
-    """Counts a request as in flight for the duration of a `with` block."""
-
-    def __init__(self, service: CoordinatorService) -> None:
-        self._service = service
-
-    def __enter__(self) -> None:
-        self._service._in_flight += 1
-        self._service._retry_budget.active_requests += 1
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._service._in_flight -= 1
-        self._service._retry_budget.active_requests -= 1
 
 
 _MCP_CODES = {

@@ -9,7 +9,6 @@ produce a 500 or a traceback.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Iterable, Sequence
@@ -217,28 +216,33 @@ class GatewayDispatcher:
 
 
 async def _unless_client_leaves(receive: Receive, call: Awaitable[Message]) -> Message:
-    """Awaits the handler; a client that disconnects meanwhile cancels it, and with
-    it the work it started upstream."""
-    handler = asyncio.ensure_future(call)
-    watcher = asyncio.ensure_future(_disconnected(receive))
+    """Awaits the handler in this task; a client that disconnects meanwhile cancels
+    it, and with it the work it started upstream. One watcher task per request."""
+    current = asyncio.current_task()
+    assert current is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone = True
+        current.cancel()
+
+    watcher = asyncio.create_task(watch())
     try:
-        await asyncio.wait((handler, watcher), return_when=asyncio.FIRST_COMPLETED)
+        response = await call
     except asyncio.CancelledError:
-        handler.cancel()
+        if not gone:
+            raise
+        current.uncancel()
+        raise _ClientGone from None
+    finally:
         watcher.cancel()
-        raise
-    if handler.done():
-        watcher.cancel()
-        return handler.result()
-    handler.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await handler
-    raise _ClientGone
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
+    if gone:  # the client left just as the handler finished: withdraw the cancel
+        current.uncancel()
+        raise _ClientGone
+    return response
 
 
 def _too_large(limit: int) -> _HttpFailure:

@@ -20,7 +20,12 @@ from typing import Any, ClassVar, Literal
 
 from coordinator import __version__
 from coordinator.config import TargetConfig
-from coordinator.targets.errors import McpErrorResponse, TargetTimeout, TargetUnavailable
+from coordinator.targets.errors import (
+    McpErrorResponse,
+    TargetError,
+    TargetTimeout,
+    TargetUnavailable,
+)
 from coordinator.targets.tools import ToolInfo, tools_from_results
 
 logger = logging.getLogger(__name__)
@@ -65,6 +70,7 @@ class Target(abc.ABC):
         self._tools_generation = 0
         self._tools_lock = asyncio.Lock()
         self._listeners: list[NotificationListener] = []
+        self._tools_refresh: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -83,6 +89,8 @@ class Target(abc.ABC):
         if self._closed:
             return
         self._closed = True
+        if self._tools_refresh is not None:
+            self._tools_refresh.cancel()
         await self._close()
 
     @property
@@ -227,6 +235,7 @@ class Target(abc.ABC):
     def _on_notification(self, method: str, params: Any) -> None:
         if method == LIST_CHANGED_TOOLS:
             self.invalidate_tools()
+            self._refresh_tools_soon()
         elif method == "notifications/subscriptions/acknowledged":
             return
         payload: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
@@ -235,6 +244,21 @@ class Target(abc.ABC):
                 listener(self, method, payload)
             except Exception:
                 logger.exception("notification listener failed for %s %s", self.name, method)
+
+    def _refresh_tools_soon(self) -> None:
+        """Fetches the changed tool list in the background, so `tools_cached` (what
+        routing reads) is current before the next request needs it."""
+        if self._closed or (self._tools_refresh is not None and not self._tools_refresh.done()):
+            return
+        self._tools_refresh = asyncio.get_running_loop().create_task(
+            self._refresh_tools(), name=f"{self.name}-tools-refresh"
+        )
+
+    async def _refresh_tools(self) -> None:
+        try:
+            await self.list_tools()
+        except TargetError as exc:
+            logger.info("target %s: refreshing the changed tool list failed: %s", self.name, exc)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} protocol={self.protocol_version}>"

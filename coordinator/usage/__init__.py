@@ -5,7 +5,6 @@ async with recorder:
     recorder.record(event)      # never blocks, never raises
     recorder.recent(100)        # newest first, always available
     recorder.stats()            # sink, state, queued, written, dropped, last_error
-summarize_recent(recorder.recent(1000))  # per target: requests, errors, failovers, p50/p95/p99
 """
 
 from __future__ import annotations
@@ -16,14 +15,12 @@ from coordinator.usage.migrate import MIGRATIONS_DIR, MigrationError, apply_migr
 from coordinator.usage.postgres_sink import PostgresSink
 from coordinator.usage.recorder import UsageRecorder, UsageStats
 from coordinator.usage.sink import SinkName, UsageSink, UsageSinkError
-from coordinator.usage.window import TargetWindow, summarize_recent
 
 __all__ = [
     "MIGRATIONS_DIR",
     "MigrationError",
     "PostgresSink",
     "SinkName",
-    "TargetWindow",
     "UsageAttempt",
     "UsageEvent",
     "UsageRecorder",
@@ -34,7 +31,6 @@ __all__ = [
     "apply_migrations",
     "event_row",
     "open_usage_recorder",
-    "summarize_recent",
 ]
 
 

@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis.asyncio import Redis
 
-from .support import SHARED_REDIS_URL, ManualClock, RedisServer, free_port
+from tests.support.mcp_servers import free_port
+
+from .support import SHARED_REDIS_URL, ManualClock, RedisServer
 
 
 @pytest.fixture

@@ -26,13 +26,6 @@ class ManualClock:
         self.now += seconds
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class RedisServer:
     """A redis-server of this test's own, on its own port, that the test can kill and restart."""
 

@@ -10,8 +10,9 @@ import pytest
 from redis.asyncio import Redis
 
 from coordinator.cache import ResponseCache, cache_key, open_cache
+from tests.support.mcp_servers import free_port
 
-from .support import ManualClock, RedisServer, free_port
+from .support import ManualClock, RedisServer
 
 TOOLS = {"tools": [{"name": "ask", "annotations": {"readOnlyHint": True}}]}
 LOGGER = "coordinator.cache"

@@ -20,7 +20,7 @@ import pytest
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 from mcpcoordinator.v1 import coordinator_pb2_grpc as pb_grpc
 
-from tests.support.mcp_servers import SampleServer, free_port
+from tests.support.mcp_servers import SampleServer, children_of, free_port
 
 API_KEY = "e2e-key"
 START_TIMEOUT = 30.0
@@ -41,18 +41,6 @@ def wait_for_line(process: subprocess.Popen[str], prefix: str) -> str:
         if line.strip().startswith(prefix):
             return line.strip()
     raise AssertionError(f"no line starting with {prefix!r} within {START_TIMEOUT}s")
-
-
-def children_of(pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        try:
-            status = (entry / "status").read_text() if entry.name.isdigit() else ""
-        except OSError:
-            continue
-        if f"\nPPid:\t{pid}\n" in status:
-            children.append(int(entry.name))
-    return children
 
 
 def alive(pids: list[int]) -> list[int]:

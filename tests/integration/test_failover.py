@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import json_format
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 
 from tests.integration.conftest import AUTH, Running, running, settings_for
@@ -74,7 +73,9 @@ async def test_finance_ssc_is_never_answered_from_the_lab(
     await prod.kill()
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await pair.stub.Route(
-            pb.RouteRequest(query="expenses", context=_struct({"finance-ssc": True})),
+            json_format.ParseDict(
+                {"query": "expenses", "context": {"finance-ssc": True}}, pb.RouteRequest()
+            ),
             metadata=AUTH,
         )
     assert raised.value.code() is grpc.StatusCode.UNAVAILABLE
@@ -118,9 +119,3 @@ async def test_call_deadline_bounds_the_whole_request(pair: Running, prod: Sampl
         )
     assert raised.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     assert time.monotonic() - started < 0.3 + 0.5
-
-
-def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    struct.update(values)
-    return struct

@@ -239,7 +239,10 @@ async def test_cancelled_aggregate_cancels_every_branch(
     settings = settings_for(prod.target_config(timeout=10), shared_lab.target_config(timeout=10))
     async for item in running(settings):
         call = item.stub.Aggregate(
-            pb.AggregateRequest(tool="slow", arguments=_args({"seconds": 5}), no_cache=True),
+            json_format.ParseDict(
+                {"tool": "slow", "arguments": {"seconds": 5}, "no_cache": True},
+                pb.AggregateRequest(),
+            ),
             metadata=AUTH,
         )
         await wait_for_status(item, lambda s: all(t.in_flight == 1 for t in s.targets.values()))
@@ -247,14 +250,6 @@ async def test_cancelled_aggregate_cancels_every_branch(
         await wait_for_status(
             item, lambda s: all(t.in_flight == 0 for t in s.targets.values()), within=2
         )
-
-
-def _args(values: dict[str, Any]) -> Any:
-    from google.protobuf import struct_pb2
-
-    struct = struct_pb2.Struct()
-    struct.update(values)
-    return struct
 
 
 async def test_rest_client_that_disconnects_cancels_the_upstream_call(prod: SampleServer) -> None:

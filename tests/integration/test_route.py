@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable
 from typing import Any
 
@@ -10,7 +12,8 @@ import pytest
 from google.protobuf import json_format
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 
-from tests.integration.conftest import AUTH, Running
+from tests.integration.conftest import AUTH, Running, running, settings_for
+from tests.support.mcp_servers import SampleServer
 
 
 def route_request(**fields: Any) -> pb.RouteRequest:
@@ -180,3 +183,31 @@ async def test_status_reports_targets_and_protocols(coordinator: Running) -> Non
     assert lab.protocol_version == "2025-11-25"
     assert prod.protocol_version in {"2026-07-28", "2025-11-25"}
     assert prod.latency_p50_ms > 0
+
+
+async def test_a_changed_tool_list_is_refetched_and_used_for_routing(
+    shared_prod: SampleServer,
+) -> None:
+    lab = await SampleServer("odoo_lab", "lab").start()
+    try:
+        settings = settings_for(shared_prod.target_config(), lab.target_config())
+        async for item in running(settings):
+            before = await item.stub.Status(pb.StatusRequest(), metadata=AUTH)
+            await item.stub.Route(
+                route_request(
+                    tool="add_tool", arguments={"tool_name": "lab_only"}, target="odoo_lab"
+                ),
+                metadata=AUTH,
+            )
+            # tools/list_changed reaches the coordinator, which refetches the list.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                status = await item.stub.Status(pb.StatusRequest(), metadata=AUTH)
+                if status.targets["odoo_lab"].tools > before.targets["odoo_lab"].tools:
+                    break
+                await asyncio.sleep(0.05)
+            response = await item.stub.Route(route_request(tool="lab_only"), metadata=AUTH)
+            assert response.routing.rule == "capability"
+            assert response.routing.target == "odoo_lab"
+    finally:
+        await lab.stop()

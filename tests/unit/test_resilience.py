@@ -81,18 +81,16 @@ def test_backoff_is_full_jitter_and_capped() -> None:
 
 def test_retry_budget_is_twenty_percent_of_active_requests() -> None:
     budget = RetryBudget(RetryPolicy(budget_ratio=0.2, min_concurrent_retries=3))
-    budget.active_requests = 100
-    granted = sum(budget.try_acquire() for _ in range(50))
+    granted = sum(budget.try_acquire(active_requests=100) for _ in range(50))
     assert granted == 20
     assert budget.rejected == 30
     budget.release()
-    assert budget.try_acquire()
+    assert budget.try_acquire(active_requests=100)
 
 
 def test_retry_budget_keeps_a_minimum_when_traffic_is_low() -> None:
     budget = RetryBudget(RetryPolicy(budget_ratio=0.2, min_concurrent_retries=3))
-    budget.active_requests = 2
-    assert [budget.try_acquire() for _ in range(4)] == [True, True, True, False]
+    assert [budget.try_acquire(active_requests=2) for _ in range(4)] == [True, True, True, False]
 
 
 def test_probe_verdict_needs_three_failures_and_two_successes() -> None:

@@ -1,13 +1,20 @@
 """A cache-hit Route through the whole coordinator, over REST and over gRPC.
 
-    python bench/bench_cache_hit.py [--calls 3000] [--concurrency 16]
+    python bench/bench_cache_hit.py [--seconds 5] [--calls 6000] [--concurrency 16]
 
-Starts one sample MCP server and `mcp-coordinator serve` (pinned to CPU 0; this
-client pinned to CPU 1), once with the in-process cache and once with Redis
-(`REDIS_URL`, default redis://127.0.0.1:6379/0). The request is a read-only
-tool call, so after the first call every answer is a cache hit
-(`routing.cached: true`, checked). Per cache and door: sequential p50/p99,
-throughput at the given concurrency, and the coordinator's CPU per request.
+Starts one sample MCP server and `mcp-coordinator serve` (pinned to CPU 0),
+once with the in-process cache and once with Redis (`REDIS_URL`, default
+redis://127.0.0.1:6379/0). The request is a read-only tool call, so after the
+first call every answer is a cache hit (`routing.cached: true`, checked). The
+load comes from outside Python, pinned to CPU 1 (`bench/loadgen.py`): wrk for
+REST, Node.js grpc-js for gRPC. Per cache and door: sequential p50/p99 (one
+connection, one call at a time), req/s at `--concurrency`, and the
+coordinator's CPU per request during that run.
+
+The same clients measure two yardsticks in the same run, each a server
+process pinned to CPU 0 that answers Route with a prebuilt response (from
+`bench/bench_rest_vs_grpc.py`): a bare Starlette route and a bare grpc.aio
+handler, i.e. what the HTTP stack and grpc.aio alone cost on this machine.
 """
 
 from __future__ import annotations
@@ -17,55 +24,75 @@ import asyncio
 import json
 import os
 import sys
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
-import grpc
 import uvloop
-from google.protobuf import json_format
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mcpcoordinator.v1 import coordinator_pb2 as pb  # noqa: E402
-from mcpcoordinator.v1 import coordinator_pb2_grpc as pb_grpc  # noqa: E402
-
-from bench.measure import cpu_seconds, percentile, pin  # noqa: E402
+from bench import loadgen  # noqa: E402
+from bench.bench_rest_vs_grpc import REQUEST_JSON, start_server  # noqa: E402
+from bench.measure import cpu_seconds, pin  # noqa: E402
 from tests.support.mcp_servers import SampleServer, free_port  # noqa: E402
 
 API_KEY = "bench-key"
 BODY = {"tool": "get_record", "arguments": {"model": "hr.expense", "record_id": 1}}
-Call = Callable[[], Awaitable[None]]
+SERVER_CPU, CLIENT_CPU = 0, 1
+HEADERS = {"Content-Type": "application/json", "X-API-Key": API_KEY}
+
+Row = tuple[str, str, loadgen.LoadResult, loadgen.LoadResult, float]
 
 
-async def sequential(call: Call, calls: int) -> list[float]:
-    latencies = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        await call()
-        latencies.append((time.perf_counter() - started) * 1000)
-    return latencies
+class Runs:
+    """The REST and gRPC runs against one server process."""
+
+    def __init__(self, pid: int, seconds: float, calls: int, concurrency: int) -> None:
+        self.pid, self.seconds, self.calls, self.concurrency = pid, seconds, calls, concurrency
+
+    def _loaded(self, run: Callable[[], loadgen.LoadResult]) -> tuple[loadgen.LoadResult, float]:
+        before = cpu_seconds(self.pid)
+        result = run()
+        return result, (cpu_seconds(self.pid) - before) / result.requests * 1e6
+
+    def rest(self, url: str, body: bytes) -> tuple[loadgen.LoadResult, loadgen.LoadResult, float]:
+        def run(connections: int, seconds: float) -> loadgen.LoadResult:
+            return loadgen.wrk(
+                url,
+                body=body,
+                headers=HEADERS,
+                connections=connections,
+                seconds=seconds,
+                cpu=CLIENT_CPU,
+            )
+
+        run(self.concurrency, 1.0)  # warm-up
+        sequential = run(1, self.seconds)
+        loaded, cpu = self._loaded(lambda: run(self.concurrency, self.seconds))
+        return sequential, loaded, cpu
+
+    def grpc(
+        self, port: int, request: dict[str, object]
+    ) -> tuple[loadgen.LoadResult, loadgen.LoadResult, float]:
+        def run(calls: int, concurrency: int) -> loadgen.LoadResult:
+            return loadgen.grpc_node(
+                f"127.0.0.1:{port}",
+                request,
+                api_key=API_KEY,
+                calls=calls,
+                concurrency=concurrency,
+                cpu=CLIENT_CPU,
+                expect_cached=True,
+            )
+
+        sequential = run(self.calls // 2, 1)
+        loaded, cpu = self._loaded(lambda: run(self.calls, self.concurrency))
+        return sequential, loaded, cpu
 
 
-async def throughput(call: Call, calls: int, concurrency: int, pid: int) -> tuple[float, float]:
-    """(requests per second, server CPU microseconds per request)."""
-    remaining = calls
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await call()
-
-    cpu_before, started = cpu_seconds(pid), time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
-    return calls / elapsed, cpu / calls * 1e6
-
-
-async def measure(url: str, redis_url: str | None, calls: int, concurrency: int) -> list[str]:
+async def coordinator_rows(url: str, redis_url: str | None, runs: Runs) -> list[Row]:
     grpc_port, http_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -82,72 +109,73 @@ async def measure(url: str, redis_url: str | None, calls: int, concurrency: int)
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "coordinator", "serve", env=env, stdout=asyncio.subprocess.PIPE
     )
-    rows = []
+    backend = "redis" if redis_url else "memory"
     try:
         assert server.stdout is not None
         await server.stdout.readline()
-        pin(server.pid, 0)
+        pin(server.pid, SERVER_CPU)
+        runs.pid = server.pid
         rest_url = f"http://127.0.0.1:{http_port}/route"
-        headers = {"X-API-Key": API_KEY}
-        metadata = (("x-api-key", API_KEY),)
-        request = json_format.ParseDict(BODY, pb.RouteRequest())
-        connector = aiohttp.TCPConnector(limit=concurrency)
-        async with (
-            aiohttp.ClientSession(connector=connector) as http,
-            grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel,
-        ):
-            stub = pb_grpc.CoordinatorServiceStub(channel)
-
-            async def rest() -> None:
-                async with http.post(rest_url, json=BODY, headers=headers) as response:
+        async with aiohttp.ClientSession() as http:
+            for expected in (False, True):  # the one miss fills the cache; then hits
+                async with http.post(rest_url, json=BODY, headers=HEADERS) as response:
                     answer = await response.json()
-                assert answer["routing"]["cached"], answer
-
-            async def via_grpc() -> None:
-                answer = await stub.Route(request, metadata=metadata, timeout=10)
-                assert answer.routing.cached
-
-            async with http.post(rest_url, json=BODY, headers=headers) as response:
-                await response.read()  # the one miss: fills the cache
-            for call in (rest, via_grpc):
-                await sequential(call, 300)
-            backend = "redis" if redis_url else "memory"
-            results: dict[str, tuple[list[float], float, float]] = {}
-            for name, call in (("REST", rest), ("gRPC", via_grpc)):
-                latencies = await sequential(call, calls)
-                rate, cpu = await throughput(call, calls * 3, concurrency, server.pid)
-                results[name] = (latencies, rate, cpu)
-            for name, (latencies, rate, cpu) in results.items():
-                rows.append(
-                    f"| {backend} | {name} | {percentile(latencies, 0.5):.3f}"
-                    f" | {percentile(latencies, 0.99):.3f} | {rate:,.0f} | {cpu:.0f} |"
-                )
+                assert answer["routing"]["cached"] is expected, answer
+        rest = await asyncio.to_thread(runs.rest, rest_url, json.dumps(BODY).encode())
+        via_grpc = await asyncio.to_thread(runs.grpc, grpc_port, BODY)
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), 15)
+    return [(backend, "REST", *rest), (backend, "gRPC", *via_grpc)]
+
+
+def yardstick_rows(runs: Runs) -> list[Row]:
+    rows: list[Row] = []
+    for door, label in (("bare", "bare Starlette"), ("rest", "gateway"), ("grpc", "bare grpc.aio")):
+        server = start_server(door, "fast")
+        try:
+            runs.pid = server.process.pid
+            if door == "grpc":
+                request = json.loads(REQUEST_JSON)
+                rows.append(("prebuilt answer", label, *runs.grpc(server.port, request)))
+            else:
+                url = f"http://127.0.0.1:{server.port}/route"
+                rows.append(("prebuilt answer", label, *runs.rest(url, REQUEST_JSON)))
+        finally:
+            server.stop()
     return rows
 
 
-async def main(calls: int, concurrency: int, redis_url: str) -> None:
+async def main(seconds: float, calls: int, concurrency: int, redis_url: str) -> None:
+    loadgen.require_tools()
     sample = await SampleServer("odoo_prod", "production").start()
-    pin(os.getpid(), 1)
+    runs = Runs(0, seconds, calls, concurrency)
     try:
-        rows = await measure(sample.url, None, calls, concurrency)
-        rows += await measure(sample.url, redis_url, calls, concurrency)
+        rows = await coordinator_rows(sample.url, None, runs)
+        rows += await coordinator_rows(sample.url, redis_url, runs)
     finally:
         await sample.stop()
-    print(json.dumps({"calls": calls, "concurrency": concurrency}))
-    print("| cache | door | p50 ms | p99 ms | req/s at concurrency | server CPU µs/req |")
-    print("|---|---|---|---|---|---|")
-    print("\n".join(rows))
+    rows += await asyncio.to_thread(yardstick_rows, runs)
+    print(json.dumps({"seconds": seconds, "grpc_calls": calls, "concurrency": concurrency}))
+    print(
+        f"| cache | door | p50 ms | p99 ms | req/s at {concurrency} "
+        "| p50 ms at 16 | server CPU µs/req |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for backend, door, sequential, loaded, cpu in rows:
+        print(
+            f"| {backend} | {door} | {sequential.p50_ms:.3f} | {sequential.p99_ms:.3f}"
+            f" | {loaded.rps:,.0f} | {loaded.p50_ms:.2f} | {cpu:.0f} |"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per wrk run")
+    parser.add_argument("--calls", type=int, default=6000, help="gRPC calls per loaded run")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     args = parser.parse_args()
-    uvloop.run(main(args.calls, args.concurrency, args.redis_url))
+    uvloop.run(main(args.seconds, args.calls, args.concurrency, args.redis_url))

@@ -1,8 +1,9 @@
+import hashlib
 import re
 
 import pytest
 
-from coordinator.cache import cache_key
+from coordinator.cache import cache_key, canonical_json
 
 
 def test_key_is_namespaced_versioned_and_names_the_target() -> None:
@@ -70,3 +71,23 @@ def test_segments_that_could_collide_are_rejected(namespace: str, target: str) -
 def test_params_that_are_not_json_are_rejected() -> None:
     with pytest.raises(TypeError):
         cache_key(namespace="resp", target="a", method="tools/call", params={"when": object()})
+
+
+def test_nan_is_rejected_not_confused_with_null() -> None:
+    with pytest.raises(ValueError, match="Out of range float"):
+        cache_key(namespace="resp", target="a", method="tools/call", params={"x": float("nan")})
+    null = cache_key(namespace="resp", target="a", method="tools/call", params={"x": None})
+    assert null.startswith("mcpc:v1:resp:a:")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"name": "ask", "arguments": {"query": "café", "limit": 5, "ratio": 0.25}},
+        {"name": "ask", "arguments": {"query": None, "big": 2**70}},
+    ],
+)
+def test_key_hashes_the_canonical_json(params: dict[str, object]) -> None:
+    canonical = canonical_json(["tools/call", params]).encode()
+    expected = f"mcpc:v1:resp:a:{hashlib.sha256(canonical).hexdigest()}"
+    assert cache_key(namespace="resp", target="a", method="tools/call", params=params) == expected

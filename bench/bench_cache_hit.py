@@ -39,7 +39,10 @@ from bench.measure import cpu_seconds, pin  # noqa: E402
 from tests.support.mcp_servers import SampleServer, free_port  # noqa: E402
 
 API_KEY = "bench-key"
-BODY = {"tool": "get_record", "arguments": {"model": "hr.expense", "record_id": 1}}
+BODY: dict[str, object] = {
+    "tool": "get_record",
+    "arguments": {"model": "hr.expense", "record_id": 1},
+}
 SERVER_CPU, CLIENT_CPU = 0, 1
 HEADERS = {"Content-Type": "application/json", "X-API-Key": API_KEY}
 

@@ -149,16 +149,16 @@ async def main(
         pin(coordinator.pid, 0)
         pin(proxy.pid, 0)
         if clients == "native":
-            paths = native_paths(server.url, proxy_url, http_port, grpc_port, seconds, calls)
+            native_runs = native_paths(server.url, proxy_url, http_port, grpc_port, seconds, calls)
             native: dict[tuple[str, int], list[loadgen.LoadResult]] = {}
-            for _, run in paths:  # warm-up: sessions, connections, tool lists
+            for _, run in native_runs:  # warm-up: sessions, connections, tool lists
                 await asyncio.to_thread(run, 1)
             for _ in range(rounds):  # interleaved rounds: noise hits every path alike
                 for level in (1, concurrency):
-                    for name, run in paths:
+                    for name, run in native_runs:
                         result = await asyncio.to_thread(run, level)
                         native.setdefault((name, level), []).append(result)
-            report_native(native, [name for name, _ in paths], concurrency, rounds, seconds)
+            report_native(native, [name for name, _ in native_runs], concurrency, rounds, seconds)
             return
         target = open_target(TargetConfig(name="odoo_prod", url=server.url))
         proxied = open_target(TargetConfig(name="odoo_prod", url=proxy_url))

@@ -23,6 +23,7 @@ import binascii
 import keyword
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -353,6 +354,46 @@ def struct_to_json(struct: Message) -> dict[str, JsonValue]:
     return {key: value_to_json(fields[key]) for key in fields}
 
 
+class EncodedDocuments:
+    """JSON forms of recently encoded Struct/Value documents, by their wire bytes.
+
+    A cached answer goes out many times with the same content; walking it
+    field by field costs about ten times as much as serializing it (C) and
+    looking the bytes up. Equal bytes mean equal content, so a hit is always
+    the right JSON; the returned objects are shared and must not be mutated
+    (the gateway only dumps them). Bounded by entry count and total bytes;
+    small and very large documents are not kept.
+    """
+
+    MIN_BYTES = 128
+    MAX_BYTES = 256 * 1024
+
+    def __init__(self, convert: Callable[[Message], JsonValue], budget: int = 8 << 20) -> None:
+        self._convert = convert
+        self._budget = budget
+        self._used = 0
+        self._known: OrderedDict[bytes, JsonValue] = OrderedDict()
+
+    def __call__(self, document: Message) -> JsonValue:
+        wire = document.SerializeToString()
+        if not self.MIN_BYTES <= len(wire) <= self.MAX_BYTES:
+            return self._convert(document)
+        known = self._known.get(wire, _MISSING)
+        if known is not _MISSING:
+            self._known.move_to_end(wire)
+            return known
+        encoded = self._convert(document)
+        self._known[wire] = encoded
+        self._used += len(wire)
+        while self._used > self._budget:
+            evicted, _ = self._known.popitem(last=False)
+            self._used -= len(evicted)
+        return encoded
+
+
+_MISSING = object()
+
+
 def _set_value(target: Message, value: JsonValue, path: str) -> None:
     if value is None:
         target.null_value = 0  # type: ignore[attr-defined]
@@ -454,6 +495,12 @@ class MessageCodec:
         self._decoders: dict[str, tuple[str, FieldDecoder, str | None]] = {}
         self._special = descriptor.full_name in WELL_KNOWN_TYPES
         self._encode: Callable[[Message], JsonValue] = self._encode_special
+        if descriptor.full_name == _STRUCT:
+            self._documents: EncodedDocuments | None = EncodedDocuments(struct_to_json)
+        elif descriptor.full_name == _VALUE:
+            self._documents = EncodedDocuments(value_to_json)
+        else:
+            self._documents = None
 
     def compile(self) -> None:
         if self._special:
@@ -525,10 +572,8 @@ class MessageCodec:
             field = self.descriptor.fields_by_name["value"]
             encoder = _scalar_encoder(field) or _identity
             return encoder(message.value)  # type: ignore[attr-defined]
-        if name == _STRUCT:
-            return struct_to_json(message)
-        if name == _VALUE:
-            return value_to_json(message)
+        if self._documents is not None:  # Struct or Value
+            return self._documents(message)
         if name == _LIST_VALUE:
             return [value_to_json(v) for v in message.values]  # type: ignore[attr-defined]
         if name in _STRING_FORM:

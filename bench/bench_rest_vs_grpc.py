@@ -2,7 +2,8 @@
 
 Both servers serve `CoordinatorService.Route` with the same in-process
 handler, one at a time, each in its own process pinned to CPU 0 while the
-load generator runs pinned to CPU 1:
+load generator runs pinned to CPU 1 (wrk for HTTP, Node.js grpc-js for gRPC,
+from `bench/loadgen.py`, so the client's cost stays out of the Python process):
 
   REST  uvicorn + uvloop + httptools, `coordinator.gateway.build_gateway`
   gRPC  grpc.aio with a `grpc.method_handlers_generic_handler` (defined here)
@@ -16,20 +17,20 @@ the gateway's in-process cost (no sockets) are measured too.
 
     taskset -c 1 .venv/bin/python bench/bench_rest_vs_grpc.py [--write-results]
 
-Every phase is bounded by a request count and a timeout.
+Every phase is bounded by a duration or a call count, and a timeout.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,10 @@ from mcpcoordinator.v1 import coordinator_pb2 as pb
 
 from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
 from coordinator.errors import CoordinatorError, ErrorCode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import loadgen
 
 SERVICE = pb.DESCRIPTOR.services_by_name["CoordinatorService"]
 ROUTE_METHOD = "/mcpcoordinator.v1.CoordinatorService/Route"
@@ -106,7 +111,7 @@ async def _unused(request: Message, context: CallContext) -> Message:
 
 
 BARE_LABEL = "bare Starlette (yardstick)"
-DESIGN_BARE_RPS = 13_000  # DESIGN.md section 8: Starlette on uvloop + httptools, bare JSON POST
+FAST_PATH_BUDGET_RPS = 8_000  # issue 3: REST fast path, per process
 DOORS = (("rest", "REST"), ("grpc", "gRPC"), ("bare", BARE_LABEL))
 MODES: dict[str, UnaryHandler] = {"fast": fast_route, "trivial": trivial_route}
 
@@ -249,46 +254,6 @@ def start_server(door: str, mode: str) -> Server:
     return Server(process, int(line.split()[1]))
 
 
-def _rest_request(port: int) -> bytes:
-    return (
-        b"POST /route HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
-        b"X-API-Key: %s\r\nContent-Length: %d\r\n\r\n%s"
-        % (port, API_KEY.encode(), len(REQUEST_JSON), REQUEST_JSON)
-    )
-
-
-async def rest_connection(port: int, count: int, latencies: list[float]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = _rest_request(port)
-    try:
-        for _ in range(count):
-            started = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            if head[9:12] != b"200":
-                raise RuntimeError(f"REST answered {head[:12]!r}")
-            at = head.lower().index(b"content-length:") + 15
-            await reader.readexactly(int(head[at : head.index(b"\r\n", at)]))
-            latencies.append(time.perf_counter() - started)
-    finally:
-        writer.close()
-        await writer.wait_closed()
-
-
-async def grpc_calls(
-    stub: Callable[..., Awaitable[Any]], count: int, latencies: list[float]
-) -> None:
-    request = pb.RouteRequest()
-    request.query = "List all skills"
-    request.context.update({"finance-ssc": True})
-    request.target = "odoo_prod"
-    metadata = (("x-api-key", API_KEY),)
-    for _ in range(count):
-        started = time.perf_counter()
-        await stub(request, metadata=metadata, timeout=10)
-        latencies.append(time.perf_counter() - started)
-
-
 @dataclass
 class DoorResult:
     p50_ms: float
@@ -297,54 +262,51 @@ class DoorResult:
     cpu_us_per_request: float
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def measure(door: str, mode: str, seconds: float, grpc_calls: int, concurrency: int) -> DoorResult:
+    """Sequential latency, then throughput at `concurrency` with the server's CPU per request.
 
-
-async def measure(
-    door: str, mode: str, latency_requests: int, requests: int, concurrency: int
-) -> DoorResult:
+    REST and the bare route are driven by wrk, gRPC by Node.js grpc-js
+    (`bench/loadgen.py`), pinned to the client CPU.
+    """
     server = start_server(door, mode)
     try:
-        channel = None
         if door == "grpc":
-            channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
-            stub = channel.unary_unary(
-                ROUTE_METHOD,
-                request_serializer=pb.RouteRequest.SerializeToString,
-                response_deserializer=pb.RouteResponse.FromString,
-            )
+            request = json.loads(REQUEST_JSON)
 
-            def run(count: int, out: list[float]) -> Awaitable[None]:
-                return grpc_calls(stub, count, out)
+            def run(level: int, calls: int) -> loadgen.LoadResult:
+                return loadgen.grpc_node(
+                    f"127.0.0.1:{server.port}",
+                    request,
+                    api_key=API_KEY,
+                    calls=calls,
+                    concurrency=level,
+                    cpu=CLIENT_CPU,
+                )
+
         else:
+            url = f"http://127.0.0.1:{server.port}/route"
+            headers = {"Content-Type": "application/json", "X-API-Key": API_KEY}
 
-            def run(count: int, out: list[float]) -> Awaitable[None]:
-                return rest_connection(server.port, count, out)
+            def run(level: int, calls: int) -> loadgen.LoadResult:
+                return loadgen.wrk(
+                    url,
+                    body=REQUEST_JSON,
+                    headers=headers,
+                    connections=level,
+                    seconds=seconds,
+                    cpu=CLIENT_CPU,
+                )
 
-        warmup: list[float] = []
-        await asyncio.wait_for(run(min(500, latency_requests), warmup), PHASE_TIMEOUT)
-        sequential: list[float] = []
-        await asyncio.wait_for(run(latency_requests, sequential), PHASE_TIMEOUT)
-
-        per_worker = requests // concurrency
-        loaded: list[float] = []
+        run(concurrency, grpc_calls // 4)  # warm-up
+        sequential = run(1, grpc_calls // 2)
         cpu_before = server.cpu_seconds()
-        started = time.perf_counter()
-        await asyncio.wait_for(
-            asyncio.gather(*(run(per_worker, loaded) for _ in range(concurrency))),
-            PHASE_TIMEOUT,
-        )
-        elapsed = time.perf_counter() - started
+        loaded = run(concurrency, grpc_calls)
         cpu = server.cpu_seconds() - cpu_before
-        if channel is not None:
-            await channel.close()
         return DoorResult(
-            p50_ms=statistics.median(sequential) * 1000,
-            p99_ms=_percentile(sequential, 0.99) * 1000,
-            rps=len(loaded) / elapsed,
-            cpu_us_per_request=cpu / len(loaded) * 1e6,
+            p50_ms=sequential.p50_ms,
+            p99_ms=sequential.p99_ms,
+            rps=loaded.rps,
+            cpu_us_per_request=cpu / loaded.requests * 1e6,
         )
     finally:
         server.stop()
@@ -423,10 +385,12 @@ def render(
         "",
         "`bench/bench_rest_vs_grpc.py` (issue 3): `CoordinatorService.Route` with the same",
         "in-process handler behind the HTTP/JSON gateway (uvicorn + uvloop + httptools) and",
-        "behind grpc.aio (generic handler), one server at a time pinned to CPU 0, load generator",
-        f"pinned to CPU 1. Latency: {args.latency_requests} sequential calls on one connection",
-        f"after a warm-up. Throughput: {args.requests} calls over {args.concurrency} concurrent",
-        f"connections (REST) or {args.concurrency} concurrent calls on one channel (gRPC).",
+        "behind grpc.aio (generic handler), one server at a time pinned to CPU 0, the load",
+        "generator pinned to CPU 1: wrk for HTTP, Node.js grpc-js for gRPC (`bench/loadgen.py`).",
+        f"Latency: one call at a time on one connection ({args.seconds:g} s of wrk, or",
+        f"{args.grpc_calls // 2} gRPC calls). Throughput: {args.concurrency} connections (REST) or",
+        f"{args.concurrency} calls in flight on one channel (gRPC), {args.seconds:g} s of wrk or",
+        f"{args.grpc_calls} gRPC calls.",
         "`fast` returns a prebuilt answer (a cache hit's shape); `trivial` builds it from the",
         "request; the bare Starlette row (a hand-written route: JSON in, fixed JSON out) is the",
         "yardstick of what uvicorn + Starlette cost on this machine at the time. Server CPU from",
@@ -434,10 +398,8 @@ def render(
         "",
         f"    {command}",
         "",
-        f"Load average (1 min) before / after the run: {load[0]:.2f} / {load[1]:.2f} on 2 cores",
-        "shared with the other engineers: the measured req/s is capped by the load generator and",
-        "by that load; `capacity` is 10^6 / server CPU µs per request, the req/s one core would",
-        "serve at that CPU cost.",
+        f"Load average (1 min) before / after the run: {load[0]:.2f} / {load[1]:.2f} on 2 cores.",
+        "`capacity` is 10^6 / server CPU µs per request: the req/s one core serves at that cost.",
         "",
         "| handler | door | p50 ms | p99 ms | req/s | server CPU µs/req | capacity req/s/core |",
         "|---|---|---|---|---|---|---|",
@@ -467,10 +429,8 @@ def render(
     ratio = results[first]["REST"].cpu_us_per_request / bare.cpu_us_per_request
     lines += [
         "",
-        f"Reading it: REST costs {ratio:.2f}x the CPU of the bare Starlette route on the",
-        f"`{first}` path. Scaled to the bare route's {DESIGN_BARE_RPS:,} req/s measured unloaded",
-        f"on this machine (DESIGN.md section 8), that is about {DESIGN_BARE_RPS / ratio:,.0f}",
-        "req/s per process: an estimate, since a loaded machine caps the measured req/s above.",
+        f"Reading it: on the `{first}` path REST serves {results[first]['REST'].rps:,.0f} req/s"
+        f" (budget {FAST_PATH_BUDGET_RPS:,}) at {ratio:.2f}x the CPU of the bare Starlette route.",
     ]
     lines += [
         "",
@@ -497,15 +457,15 @@ def write_section(section: str) -> None:
     RESULTS.write_text(text)
 
 
-async def run_all(args: argparse.Namespace) -> dict[str, dict[str, DoorResult]]:
+def run_all(args: argparse.Namespace) -> dict[str, dict[str, DoorResult]]:
     results: dict[str, dict[str, DoorResult]] = {}
     for mode in args.modes:
         results[mode] = {}
         for door, label in DOORS:
             if door == "bare" and mode != args.modes[0]:
                 continue  # the yardstick ignores the handler: measure it once
-            results[mode][label] = await measure(
-                door, mode, args.latency_requests, args.requests, args.concurrency
+            results[mode][label] = measure(
+                door, mode, args.seconds, args.grpc_calls, args.concurrency
             )
             print(mode, label, results[mode][label], flush=True)
     return results
@@ -516,8 +476,8 @@ def main() -> None:
     parser.add_argument("--serve", choices=["rest", "grpc", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=sorted(MODES), default="fast", help=argparse.SUPPRESS)
     parser.add_argument("--modes", nargs="+", choices=sorted(MODES), default=["fast", "trivial"])
-    parser.add_argument("--latency-requests", type=int, default=3000)
-    parser.add_argument("--requests", type=int, default=30000)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per wrk run")
+    parser.add_argument("--grpc-calls", type=int, default=8000, help="per loaded gRPC run")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
@@ -525,10 +485,9 @@ def main() -> None:
         serve(args.serve, args.mode)
         return
     os.sched_setaffinity(0, {CLIENT_CPU})
-    import uvloop
-
+    loadgen.require_tools()
     load_before = os.getloadavg()[0]
-    results = uvloop.run(run_all(args))
+    results = run_all(args)
     costs = {
         mode: (handler_cost_us(mode, 20000), gateway_cost_us(mode, 20000)) for mode in args.modes
     }

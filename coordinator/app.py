@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Iterator
@@ -189,6 +190,18 @@ async def _warm_up(target: Target) -> None:
         log.info("target %s not reachable at start-up: %s", target.name, exc)
 
 
+def _freeze_startup_heap() -> None:
+    """Moves everything start-up created out of the garbage collector's sight.
+
+    The imported modules, gRPC, the SDK and the targets are about 120,000
+    objects that live as long as the process; each full collection walked
+    them all, an 80 ms pause in the middle of whichever request triggered it.
+    Frozen, a full collection only walks what requests created since.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings) -> None:
     """Runs a coordinator until SIGTERM or SIGINT, then drains and exits."""
     stop = asyncio.Event()
@@ -197,6 +210,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with Coordinator(settings) as coordinator:
+            _freeze_startup_heap()
             print(
                 f"mcp-coordinator {__version__}"
                 f" gRPC {settings.host}:{coordinator.grpc_port}"

@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -35,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from bench import loadgen  # noqa: E402
 from bench.bench_rest_vs_grpc import REQUEST_JSON, start_server  # noqa: E402
-from bench.measure import cpu_seconds, pin  # noqa: E402
+from bench.measure import pin  # noqa: E402
 from tests.support.mcp_servers import SampleServer, free_port  # noqa: E402
 
 API_KEY = "bench-key"
@@ -46,53 +45,37 @@ BODY: dict[str, object] = {
 SERVER_CPU, CLIENT_CPU = 0, 1
 HEADERS = {"Content-Type": "application/json", "X-API-Key": API_KEY}
 
-Row = tuple[str, str, loadgen.LoadResult, loadgen.LoadResult, float]
+Row = tuple[str, str, loadgen.DoorProfile]
 
 
 class Runs:
-    """The REST and gRPC runs against one server process."""
+    """How each server is driven: the same clients and amounts for every row."""
 
-    def __init__(self, pid: int, seconds: float, calls: int, concurrency: int) -> None:
-        self.pid, self.seconds, self.calls, self.concurrency = pid, seconds, calls, concurrency
+    def __init__(self, seconds: float, calls: int, concurrency: int) -> None:
+        self.seconds, self.calls, self.concurrency = seconds, calls, concurrency
 
-    def _loaded(self, run: Callable[[], loadgen.LoadResult]) -> tuple[loadgen.LoadResult, float]:
-        before = cpu_seconds(self.pid)
-        result = run()
-        return result, (cpu_seconds(self.pid) - before) / result.requests * 1e6
+    def rest(self, pid: int, url: str, body: bytes) -> loadgen.DoorProfile:
+        return loadgen.profile_rest(
+            url,
+            body,
+            headers=HEADERS,
+            pid=pid,
+            seconds=self.seconds,
+            concurrency=self.concurrency,
+            cpu=CLIENT_CPU,
+        )
 
-    def rest(self, url: str, body: bytes) -> tuple[loadgen.LoadResult, loadgen.LoadResult, float]:
-        def run(connections: int, seconds: float) -> loadgen.LoadResult:
-            return loadgen.wrk(
-                url,
-                body=body,
-                headers=HEADERS,
-                connections=connections,
-                seconds=seconds,
-                cpu=CLIENT_CPU,
-            )
-
-        run(self.concurrency, 1.0)  # warm-up
-        sequential = run(1, self.seconds)
-        loaded, cpu = self._loaded(lambda: run(self.concurrency, self.seconds))
-        return sequential, loaded, cpu
-
-    def grpc(
-        self, port: int, request: dict[str, object]
-    ) -> tuple[loadgen.LoadResult, loadgen.LoadResult, float]:
-        def run(calls: int, concurrency: int) -> loadgen.LoadResult:
-            return loadgen.grpc_node(
-                f"127.0.0.1:{port}",
-                request,
-                api_key=API_KEY,
-                calls=calls,
-                concurrency=concurrency,
-                cpu=CLIENT_CPU,
-                expect_cached=True,
-            )
-
-        sequential = run(self.calls // 2, 1)
-        loaded, cpu = self._loaded(lambda: run(self.calls, self.concurrency))
-        return sequential, loaded, cpu
+    def grpc(self, pid: int, port: int, request: dict[str, object]) -> loadgen.DoorProfile:
+        return loadgen.profile_grpc(
+            f"127.0.0.1:{port}",
+            request,
+            api_key=API_KEY,
+            pid=pid,
+            calls=self.calls,
+            concurrency=self.concurrency,
+            cpu=CLIENT_CPU,
+            expect_cached=True,
+        )
 
 
 async def coordinator_rows(url: str, redis_url: str | None, runs: Runs) -> list[Row]:
@@ -117,33 +100,33 @@ async def coordinator_rows(url: str, redis_url: str | None, runs: Runs) -> list[
         assert server.stdout is not None
         await server.stdout.readline()
         pin(server.pid, SERVER_CPU)
-        runs.pid = server.pid
         rest_url = f"http://127.0.0.1:{http_port}/route"
         async with aiohttp.ClientSession() as http:
             for expected in (False, True):  # the one miss fills the cache; then hits
                 async with http.post(rest_url, json=BODY, headers=HEADERS) as response:
                     answer = await response.json()
                 assert answer["routing"]["cached"] is expected, answer
-        rest = await asyncio.to_thread(runs.rest, rest_url, json.dumps(BODY).encode())
-        via_grpc = await asyncio.to_thread(runs.grpc, grpc_port, BODY)
+        body = json.dumps(BODY).encode()
+        rest = await asyncio.to_thread(runs.rest, server.pid, rest_url, body)
+        via_grpc = await asyncio.to_thread(runs.grpc, server.pid, grpc_port, BODY)
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), 15)
-    return [(backend, "REST", *rest), (backend, "gRPC", *via_grpc)]
+    return [(backend, "REST", rest), (backend, "gRPC", via_grpc)]
 
 
 def yardstick_rows(runs: Runs) -> list[Row]:
     rows: list[Row] = []
     for door, label in (("bare", "bare Starlette"), ("rest", "gateway"), ("grpc", "bare grpc.aio")):
         server = start_server(door, "fast")
+        pid = server.process.pid
         try:
-            runs.pid = server.process.pid
             if door == "grpc":
                 request = json.loads(REQUEST_JSON)
-                rows.append(("prebuilt answer", label, *runs.grpc(server.port, request)))
+                rows.append(("prebuilt answer", label, runs.grpc(pid, server.port, request)))
             else:
                 url = f"http://127.0.0.1:{server.port}/route"
-                rows.append(("prebuilt answer", label, *runs.rest(url, REQUEST_JSON)))
+                rows.append(("prebuilt answer", label, runs.rest(pid, url, REQUEST_JSON)))
         finally:
             server.stop()
     return rows
@@ -152,7 +135,7 @@ def yardstick_rows(runs: Runs) -> list[Row]:
 async def main(seconds: float, calls: int, concurrency: int, redis_url: str) -> None:
     loadgen.require_tools()
     sample = await SampleServer("odoo_prod", "production").start()
-    runs = Runs(0, seconds, calls, concurrency)
+    runs = Runs(seconds, calls, concurrency)
     try:
         rows = await coordinator_rows(sample.url, None, runs)
         rows += await coordinator_rows(sample.url, redis_url, runs)
@@ -165,10 +148,11 @@ async def main(seconds: float, calls: int, concurrency: int, redis_url: str) -> 
         "| p50 ms at 16 | server CPU µs/req |"
     )
     print("|---|---|---|---|---|---|---|")
-    for backend, door, sequential, loaded, cpu in rows:
+    for backend, door, profile in rows:
+        sequential, loaded = profile.sequential, profile.loaded
         print(
             f"| {backend} | {door} | {sequential.p50_ms:.3f} | {sequential.p99_ms:.3f}"
-            f" | {loaded.rps:,.0f} | {loaded.p50_ms:.2f} | {cpu:.0f} |"
+            f" | {loaded.rps:,.0f} | {loaded.p50_ms:.2f} | {profile.cpu_us_per_request:.0f} |"
         )
 
 

@@ -269,44 +269,33 @@ def measure(door: str, mode: str, seconds: float, grpc_calls: int, concurrency: 
     (`bench/loadgen.py`), pinned to the client CPU.
     """
     server = start_server(door, mode)
+    pid = server.process.pid
     try:
         if door == "grpc":
-            request = json.loads(REQUEST_JSON)
-
-            def run(level: int, calls: int) -> loadgen.LoadResult:
-                return loadgen.grpc_node(
-                    f"127.0.0.1:{server.port}",
-                    request,
-                    api_key=API_KEY,
-                    calls=calls,
-                    concurrency=level,
-                    cpu=CLIENT_CPU,
-                )
-
+            profile = loadgen.profile_grpc(
+                f"127.0.0.1:{server.port}",
+                json.loads(REQUEST_JSON),
+                api_key=API_KEY,
+                pid=pid,
+                calls=grpc_calls,
+                concurrency=concurrency,
+                cpu=CLIENT_CPU,
+            )
         else:
-            url = f"http://127.0.0.1:{server.port}/route"
-            headers = {"Content-Type": "application/json", "X-API-Key": API_KEY}
-
-            def run(level: int, calls: int) -> loadgen.LoadResult:
-                return loadgen.wrk(
-                    url,
-                    body=REQUEST_JSON,
-                    headers=headers,
-                    connections=level,
-                    seconds=seconds,
-                    cpu=CLIENT_CPU,
-                )
-
-        run(concurrency, grpc_calls // 4)  # warm-up
-        sequential = run(1, grpc_calls // 2)
-        cpu_before = server.cpu_seconds()
-        loaded = run(concurrency, grpc_calls)
-        cpu = server.cpu_seconds() - cpu_before
+            profile = loadgen.profile_rest(
+                f"http://127.0.0.1:{server.port}/route",
+                REQUEST_JSON,
+                headers={"Content-Type": "application/json", "X-API-Key": API_KEY},
+                pid=pid,
+                seconds=seconds,
+                concurrency=concurrency,
+                cpu=CLIENT_CPU,
+            )
         return DoorResult(
-            p50_ms=sequential.p50_ms,
-            p99_ms=sequential.p99_ms,
-            rps=loaded.rps,
-            cpu_us_per_request=cpu / loaded.requests * 1e6,
+            p50_ms=profile.sequential.p50_ms,
+            p99_ms=profile.sequential.p99_ms,
+            rps=profile.loaded.rps,
+            cpu_us_per_request=profile.cpu_us_per_request,
         )
     finally:
         server.stop()
@@ -426,11 +415,14 @@ def render(
             f"{rest.cpu_us_per_request / bare.cpu_us_per_request:.2f} |"
         )
     first = next(iter(results))
-    ratio = results[first]["REST"].cpu_us_per_request / bare.cpu_us_per_request
+    rest = results[first]["REST"]
+    ratio = rest.cpu_us_per_request / bare.cpu_us_per_request
     lines += [
         "",
-        f"Reading it: on the `{first}` path REST serves {results[first]['REST'].rps:,.0f} req/s"
-        f" (budget {FAST_PATH_BUDGET_RPS:,}) at {ratio:.2f}x the CPU of the bare Starlette route.",
+        f"Reading it: on the `{first}` path REST serves {rest.rps:,.0f} req/s (budget"
+        f" {FAST_PATH_BUDGET_RPS:,}) at {rest.p50_ms / results[first]['gRPC'].p50_ms:.2f}x",
+        f"gRPC's p50, and costs {ratio:.2f}x the CPU per request of the bare Starlette route"
+        " (budget: 1.10x).",
     ]
     lines += [
         "",

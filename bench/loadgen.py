@@ -17,9 +17,11 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.measure import cpu_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 NODE = REPO / "tools" / "node_modules" / ".bin" / "node"
@@ -142,3 +144,69 @@ def grpc_node(
     if expect_cached is not None and report["cached"] is not expect_cached:
         raise RuntimeError(f"expected routing.cached={expect_cached}, got {report['cached']}")
     return LoadResult(report["p50_ms"], report["p99_ms"], report["calls_per_second"], calls)
+
+
+@dataclass(frozen=True)
+class DoorProfile:
+    """One server door under the same client: one call at a time, then loaded."""
+
+    sequential: LoadResult
+    loaded: LoadResult
+    cpu_us_per_request: float  # the server process's, during the loaded run
+
+
+def _profile(
+    pid: int, sequential: Callable[[], LoadResult], loaded: Callable[[], LoadResult]
+) -> DoorProfile:
+    loaded()  # warm-up: connections, caches, tool lists
+    first = sequential()
+    before = cpu_seconds(pid)
+    second = loaded()
+    return DoorProfile(first, second, (cpu_seconds(pid) - before) / second.requests * 1e6)
+
+
+def profile_rest(
+    url: str,
+    body: bytes,
+    *,
+    headers: Mapping[str, str],
+    pid: int,
+    seconds: float,
+    concurrency: int,
+    cpu: int | None,
+) -> DoorProfile:
+    """wrk with one connection, then `concurrency` connections, `seconds` each."""
+
+    def run(connections: int) -> LoadResult:
+        return wrk(
+            url, body=body, headers=headers, connections=connections, seconds=seconds, cpu=cpu
+        )
+
+    return _profile(pid, lambda: run(1), lambda: run(concurrency))
+
+
+def profile_grpc(
+    target: str,
+    request: Mapping[str, object],
+    *,
+    api_key: str,
+    pid: int,
+    calls: int,
+    concurrency: int,
+    cpu: int | None,
+    expect_cached: bool | None = None,
+) -> DoorProfile:
+    """`calls // 2` calls one at a time, then `calls` with `concurrency` in flight."""
+
+    def run(count: int, level: int) -> LoadResult:
+        return grpc_node(
+            target,
+            request,
+            api_key=api_key,
+            calls=count,
+            concurrency=level,
+            cpu=cpu,
+            expect_cached=expect_cached,
+        )
+
+    return _profile(pid, lambda: run(calls // 2, 1), lambda: run(calls, concurrency))

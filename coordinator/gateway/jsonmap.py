@@ -366,9 +366,9 @@ class EncodedDocuments:
     """
 
     MIN_BYTES = 128
-    MAX_BYTES = 256 * 1024
+    MAX_BYTES = 64 * 1024
 
-    def __init__(self, convert: Callable[[Message], JsonValue], budget: int = 8 << 20) -> None:
+    def __init__(self, convert: Callable[[Message], JsonValue], budget: int = 2 << 20) -> None:
         self._convert = convert
         self._budget = budget
         self._used = 0

@@ -38,6 +38,7 @@ HANDSHAKE_VERSION = "2025-11-25"
 MODERN_VERSION = "2026-07-28"
 MAX_LIST_PAGES = 100
 DEFAULT_TIMEOUT = 10.0
+METHOD_NOT_FOUND = -32601
 
 LIST_CHANGED_TOOLS = "notifications/tools/list_changed"
 
@@ -190,9 +191,16 @@ class Target(abc.ABC):
             cursor: str | None = None
             for _ in range(MAX_LIST_PAGES):
                 params = {"cursor": cursor} if cursor else {}
-                page = await self.request(
-                    "tools/list", params, timeout=max(0.001, deadline - time.monotonic())
-                )
+                try:
+                    page = await self.request(
+                        "tools/list", params, timeout=max(0.001, deadline - time.monotonic())
+                    )
+                except McpErrorResponse as error:
+                    if error.code != METHOD_NOT_FOUND or pages:
+                        raise
+                    # A server without tools: an empty list, kept like any other, so the
+                    # question is not asked again on every call.
+                    break
                 pages.append(page)
                 next_cursor = page.get("nextCursor")
                 if not isinstance(next_cursor, str) or not next_cursor or next_cursor == cursor:

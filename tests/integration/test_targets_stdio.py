@@ -228,3 +228,24 @@ async def test_large_result_over_stdio() -> None:
             "tools/call", {"name": "blob", "arguments": {"size": size}}, timeout=20
         )
         assert len(structured(result)["data"]) == size
+
+
+async def test_a_target_without_tools_is_not_asked_for_them_on_every_call() -> None:
+    config = stdio_target_config(
+        "docs", command=sys.executable, args=("-m", "tests.support.toolless_server")
+    )
+    async with open_target(config) as target:
+        listed = await target.request("resources/list", timeout=20)
+        assert [r["uri"] for r in listed["resources"]] == ["docs://readme"]
+        asked: list[str] = []
+        real_request = target.request
+
+        async def counting_request(method: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            asked.append(method)
+            return await real_request(method, *args, **kwargs)
+
+        target.request = counting_request  # type: ignore[method-assign]
+        assert await target.list_tools(timeout=10) == {}
+        assert await target.list_tools(timeout=10) == {}
+        assert target.tools_cached == {}
+        assert asked == ["tools/list"]  # -32601 once, then the empty list is kept

@@ -361,7 +361,7 @@ class EncodedDocuments:
     field by field costs about ten times as much as serializing it (C) and
     looking the bytes up. Equal bytes mean equal content, so a hit is always
     the right JSON; the returned objects are shared and must not be mutated
-    (the gateway only dumps them). Bounded by entry count and total bytes;
+    (the gateway only dumps them). Bounded by the total of their wire bytes;
     small and very large documents are not kept.
     """
 

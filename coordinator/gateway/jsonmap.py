@@ -330,6 +330,9 @@ def _map_key_converter(field: FieldDescriptor) -> Converter:
 # --- Struct / Value -----------------------------------------------------------
 
 
+_MAX_EXACT_INTEGER = 2**53
+
+
 def value_to_json(value: Message) -> JsonValue:
     kind = value.WhichOneof("kind")
     if kind == "string_value":
@@ -338,6 +341,10 @@ def value_to_json(value: Message) -> JsonValue:
         number = value.number_value  # type: ignore[attr-defined]
         if not math.isfinite(number):
             raise ValueError("google.protobuf.Value cannot hold NaN or Infinity in JSON")
+        # Value carries JSON numbers as doubles; an integral one goes back out as the
+        # integer it came in as (what protojson prints too), not as 1.0.
+        if number.is_integer() and abs(number) <= _MAX_EXACT_INTEGER:
+            return int(number)
         return number
     if kind == "bool_value":
         return value.bool_value  # type: ignore[attr-defined]

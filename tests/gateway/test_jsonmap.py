@@ -84,3 +84,16 @@ def test_unset_messages_are_null_and_unset_oneof_members_are_absent() -> None:
 def test_json_text_round_trip_is_compact_utf8() -> None:
     assert dump_json({"a": "é", "b": [1, None]}) == '{"a":"é","b":[1,null]}'.encode()
     assert parse_json(b'{"a": [1, 2.5, "x"]}', "body") == {"a": [1, 2.5, "x"]}
+
+
+def test_integral_numbers_in_a_value_go_out_as_the_integers_they_came_in_as() -> None:
+    codec = CodecRegistry().codec(pb.DESCRIPTOR.message_types_by_name["Everything"])
+    message = pb.Everything()
+    codec.decode_into(
+        {"struct_value": {"id": 1, "amount": 120.5, "big": 2**60, "list": [0, -3]}}, message
+    )
+    text = dump_json(codec.encode(message)["struct_value"]).decode()
+    assert '"id":1,' in text or text.endswith('"id":1}')
+    assert '"list":[0,-3]' in text
+    assert '"amount":120.5' in text
+    assert '"big":1.152921504606847e+18' in text  # beyond 2**53 a double is not an exact integer

@@ -124,8 +124,13 @@ _EXCEPTIONS = logging.Formatter()
 
 
 def log_decision(logger: logging.Logger, event: UsageEvent) -> None:
-    """One line per routing decision: INFO when it went well, WARNING otherwise."""
-    level = logging.INFO if event.outcome == "ok" else logging.WARNING
+    """One line per routing decision: INFO when it went well or its caller withdrew it
+    (CANCELLED: a client that went away), WARNING otherwise."""
+    level = (
+        logging.INFO
+        if event.outcome == "ok" or event.status_code == "CANCELLED"
+        else logging.WARNING
+    )
     if not logger.isEnabledFor(level):
         return
     logger.log(

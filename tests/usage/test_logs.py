@@ -59,12 +59,14 @@ def test_json_lines_carry_the_decision_and_its_request_id() -> None:
 
 @pytest.mark.usefixtures("restore_root_logger")
 def test_failed_requests_log_at_warning_and_below_level_nothing() -> None:
+    """A call the client cancelled is not the coordinator's failure: it stays at info."""
     stream = io.StringIO()
     configure_logging("json", "warning", stream=stream, background=False)
     logger = logging.getLogger("coordinator.service")
 
     log_decision(logger, make_event(1))
     log_decision(logger, make_event(2, outcome="error", status_code="UNAVAILABLE"))
+    log_decision(logger, make_event(3, outcome="error", status_code="CANCELLED"))  # info
 
     [line] = stream.getvalue().splitlines()
     assert json.loads(line)["level"] == "warning"

@@ -86,7 +86,7 @@ async def coordinator_rows(url: str, redis_url: str | None, runs: Runs) -> list[
         "COORDINATOR_API_KEY": API_KEY,
         "GRPC_PORT": str(grpc_port),
         "PORT": str(http_port),
-        "LOG_LEVEL": "ERROR",  # wrk ends each run mid-call: those calls log as cancelled
+        "LOG_LEVEL": "WARNING",
         "PROBE_INTERVAL": "3600",
     }
     env.pop("REDIS_URL", None)

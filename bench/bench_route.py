@@ -130,7 +130,7 @@ async def main(
         "COORDINATOR_API_KEY": API_KEY,
         "GRPC_PORT": str(grpc_port),
         "PORT": str(http_port),
-        "LOG_LEVEL": "ERROR",  # wrk ends each run mid-call: those calls log as cancelled
+        "LOG_LEVEL": "WARNING",
     }
     coordinator = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "coordinator", "serve", env=env, stdout=asyncio.subprocess.PIPE

@@ -56,6 +56,10 @@ class CircuitBreaker:
         state = self.state
         return state == "closed" or (state == "half_open" and not self._probe_in_flight)
 
+    def release_probe(self) -> None:
+        """The claimed half-open probe ended with no outcome (e.g. cancelled): another may go."""
+        self._probe_in_flight = False
+
     def record_success(self) -> None:
         self._failures = 0
         self._opened = False

@@ -321,7 +321,9 @@ class CoordinatorService:
         answered with an MCP error.
         """
         state = self._targets[name]
-        if not state.breaker.allows_request():
+        # Only a call that reaches the target claims a half-open breaker's trial
+        # (in `_call_target`): a cache hit or a coalesced wait has no outcome to report.
+        if not state.breaker.is_available():
             raise _Moved(Attempt(name, "skipped", 0.0, "circuit open"))
         timeout = min(state.per_try_timeout, max(0.0, deadline - self._clock()))
         started = self._clock()
@@ -393,6 +395,9 @@ class CoordinatorService:
             raise _Moved(
                 Attempt(name, "overloaded", 0.0, f"{state.max_in_flight} calls already in flight")
             )
+        trial = state.breaker.state == "half_open"
+        if not state.breaker.allows_request():
+            raise _Moved(Attempt(name, "skipped", 0.0, "circuit open"))
         remaining = max(0.001, budget - (self._clock() - started))
         state.in_flight += 1  # no await between the check and this: the cap holds under races
         try:
@@ -404,6 +409,10 @@ class CoordinatorService:
             state.breaker.record_success()
             state.stats.record((self._clock() - started) * 1000)
             raise _mcp_error(name, exc) from None
+        except BaseException:
+            if trial:  # cancelled before an outcome: the trial goes back
+                state.breaker.release_probe()
+            raise
         finally:
             state.in_flight -= 1
         state.breaker.record_success()

@@ -8,11 +8,13 @@ import os
 import uuid
 from typing import Any
 
+import pytest
 from google.protobuf import json_format
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 
 from coordinator.cache import open_cache
 from coordinator.calls import CallContext
+from coordinator.errors import CoordinatorError
 from coordinator.operations import Operation
 from coordinator.service import CoordinatorService, RouteCall
 from coordinator.targets import open_target
@@ -150,3 +152,31 @@ async def test_replicas_share_answers_through_redis(shared_lab: SampleServer) ->
             assert second.routing.cached
             status = await replica_b.stub.Status(pb.StatusRequest(), metadata=AUTH)
             assert (status.cache.backend, status.cache.redis_state) == ("redis", "up")
+
+
+async def test_a_cache_hit_does_not_hold_a_recovering_targets_trial_call(
+    prod: SampleServer,
+) -> None:
+    """A half-open breaker lets one call through to learn whether the target is back.
+    A cache hit is not that call: it must leave the trial to the next live request."""
+    clock = ManualClock()
+    settings = settings_for(prod.target_config(timeout=1.0), cache_ttl=3600)
+    ctx = CallContext(door="grpc", method="/test/Route")
+    cached = RouteCall(Operation.parse(tool="list_skills"))
+    live = RouteCall(Operation.parse(tool="count_calls"), no_cache=True)
+    async with (
+        open_target(settings.targets[0]) as target,
+        open_cache(None, ttl=3600, clock=clock) as cache,
+    ):
+        service = CoordinatorService(settings, {"odoo_prod": target}, cache=cache, clock=clock)
+        await service.route(cached, ctx)  # fills the cache
+        await prod.kill()
+        for _ in range(5):  # five refusals open the breaker
+            with pytest.raises(CoordinatorError):
+                await service.route(live, ctx)
+        await prod.restart()
+        clock.advance(31)  # past the breaker's wait: half-open
+        hit = await service.route(cached, ctx)
+        assert hit.cached
+        answered = await service.route(live, ctx)
+        assert [(a.target, a.outcome) for a in answered.attempts] == [("odoo_prod", "ok")]

@@ -34,3 +34,35 @@ async def test_two_caches_share_entries_through_the_shared_redis(
         assert [key async for key in client.scan_iter(match=f"mcpc:v1:{shared_redis_namespace}:*")]
     finally:
         await client.aclose()
+
+
+async def test_a_replica_rereading_unchanged_bytes_reuses_its_decoded_entry(
+    shared_redis_namespace: str, clock: ManualClock
+) -> None:
+    name = cache_key(
+        namespace=shared_redis_namespace,
+        target="odoo_prod",
+        method="tools/list",
+        params={},
+    )
+    async with (
+        open_cache(SHARED_REDIS_URL, ttl=30, clock=clock) as reader,
+        open_cache(SHARED_REDIS_URL, ttl=30, clock=clock) as writer,
+    ):
+        assert reader.stats().redis_state == "up"
+        await writer.put(name, value={"tools": [{"name": "ask"}]}, target="odoo_prod")
+        first = await reader.get(name)
+        second = await reader.get(name)
+
+        assert first is not None
+        assert second is not None
+        assert first.value == {"tools": [{"name": "ask"}]}
+        assert second.value is first.value  # same bytes in Redis: not decoded again
+
+        # Another replica replaces the entry: the bytes differ, so the local copy is not used.
+        await writer.put(name, value={"tools": [{"name": "search"}]}, target="odoo_prod")
+        third = await reader.get(name)
+
+        assert third is not None
+        assert third.value == {"tools": [{"name": "search"}]}
+        assert third.value is not first.value

@@ -340,3 +340,14 @@ async def test_integer_with_too_many_digits_is_a_400(large_client: httpx.AsyncCl
 
     assert response.status_code == 400
     assert response.json()["message"].startswith("body: ")
+
+
+async def test_post_to_the_openapi_document_is_a_405_allowing_get_and_head(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/openapi.json", json={})
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+    body = _assert_status_body(response, ErrorCode.UNIMPLEMENTED)
+    assert "/openapi.json" in body["message"]

@@ -114,3 +114,28 @@ async def test_request_id_is_returned_on_errors(client: httpx.AsyncClient) -> No
 
     assert response.status_code == 404
     assert response.headers["x-request-id"] == "lost-1"
+
+
+@pytest.mark.parametrize(
+    ("grpc_timeout", "seconds"),
+    [("1H", 3600.0), ("90000000n", 0.09)],
+    ids=["hours", "nanoseconds"],
+)
+async def test_grpc_timeout_hours_and_nanoseconds_set_the_deadline(
+    client: httpx.AsyncClient, grpc_timeout: str, seconds: float
+) -> None:
+    body = (await client.get("/v1/inspect", headers={"Grpc-Timeout": grpc_timeout})).json()
+
+    assert seconds - 0.5 < body["time_remaining"] <= seconds
+
+
+async def test_content_length_that_is_not_a_number_is_a_400(
+    client: httpx.AsyncClient, service: RecordingService
+) -> None:
+    response = await client.get("/v1/inspect", headers={"Content-Length": "ten"})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == 3
+    assert "Content-Length" in body["message"]
+    assert service.calls == []

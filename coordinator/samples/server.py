@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, ToolAnnotations
+from pydantic import Field
 
 Environment = Literal["production", "lab"]
 
@@ -167,6 +168,16 @@ def build_sample_server(name: str, environment: Environment) -> MCPServer:
     async def blob(size: int) -> dict[str, Any]:
         state.tool_calls += 1
         return state.stamp({"data": "x" * max(0, min(size, 64 * 1024 * 1024))})
+
+    @server.tool(
+        annotations=READ_ONLY,
+        description="Expenses of one region (the region also travels as Mcp-Param-Region).",
+    )
+    async def regional_expenses(
+        region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})],
+    ) -> dict[str, Any]:
+        state.tool_calls += 1
+        return state.stamp({"region": region, "expenses": len(state.records.get("hr.expense", []))})
 
     @server.tool(annotations=READ_ONLY, description="How many tool calls this server has served.")
     async def count_calls() -> dict[str, Any]:

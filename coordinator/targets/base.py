@@ -18,6 +18,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
+from mcp_types import (
+    CLIENT_CAPABILITIES_META_KEY,
+    CLIENT_INFO_META_KEY,
+    METHOD_NOT_FOUND,
+    PROTOCOL_VERSION_META_KEY,
+)
+
 from coordinator import __version__
 from coordinator.config import TargetConfig
 from coordinator.targets.errors import (
@@ -38,9 +45,20 @@ HANDSHAKE_VERSION = "2025-11-25"
 MODERN_VERSION = "2026-07-28"
 MAX_LIST_PAGES = 100
 DEFAULT_TIMEOUT = 10.0
-METHOD_NOT_FOUND = -32601
+# What every 2026-07-28 request carries in `params._meta` instead of a handshake.
+MODERN_META: dict[str, Any] = {
+    PROTOCOL_VERSION_META_KEY: MODERN_VERSION,
+    CLIENT_INFO_META_KEY: CLIENT_INFO,
+    CLIENT_CAPABILITIES_META_KEY: {},
+}
 
 LIST_CHANGED_TOOLS = "notifications/tools/list_changed"
+
+
+def add_modern_meta(params: dict[str, Any]) -> None:
+    """Puts the 2026-07-28 envelope into `params["_meta"]`, keeping the caller's own keys."""
+    meta = params.get("_meta")
+    params["_meta"] = {**meta, **MODERN_META} if isinstance(meta, Mapping) else MODERN_META
 
 
 class Progress:

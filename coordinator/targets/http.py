@@ -35,6 +35,8 @@ from mcp.shared.inbound import (
     mcp_param_headers,
     x_mcp_header_map,
 )
+from mcp_types import HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 from coordinator.config import TargetConfig
 from coordinator.targets.base import (
@@ -44,6 +46,7 @@ from coordinator.targets.base import (
     MODERN_VERSION,
     Progress,
     Target,
+    add_modern_meta,
     error_from_json,
     result_of,
 )
@@ -55,12 +58,6 @@ logger = logging.getLogger(__name__)
 
 Generation = Literal["modern", "legacy"]
 
-HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
-META_PROTOCOL = "io.modelcontextprotocol/protocolVersion"
-META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo"
-META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
-UNSUPPORTED_PROTOCOL_VERSION = -32022
-HEADER_MISMATCH = -32001
 MAX_SSE_RESUMES = 5
 DEFAULT_SSE_RETRY_MS = 1000
 MAX_EVENT_BYTES = 64 * 1024 * 1024
@@ -109,11 +106,6 @@ class HttpTarget(Target):
         self._connect_lock = asyncio.Lock()
         self._base_headers: dict[str, str] = {"Accept": f"{_JSON}, {_SSE}", "Content-Type": _JSON}
         self._base_headers.update(config.headers)
-        self._modern_meta: dict[str, Any] = {
-            META_PROTOCOL: MODERN_VERSION,
-            META_CLIENT_INFO: CLIENT_INFO,
-            META_CAPABILITIES: {},
-        }
         self._param_header_maps: dict[str, dict[tuple[str, ...], str]] = {}
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -234,10 +226,7 @@ class HttpTarget(Target):
     def _modern_request(
         self, request_id: int, method: str, params: dict[str, Any]
     ) -> tuple[bytes, dict[str, str]]:
-        meta = params.get("_meta")
-        params["_meta"] = (
-            {**meta, **self._modern_meta} if isinstance(meta, Mapping) else self._modern_meta
-        )
+        add_modern_meta(params)
         headers = dict(self._base_headers)
         headers["MCP-Protocol-Version"] = MODERN_VERSION
         headers["Mcp-Method"] = method
@@ -330,7 +319,7 @@ class HttpTarget(Target):
                 if isinstance(supported, list):
                     if MODERN_VERSION in supported:
                         return "modern"
-                    if not any(v in HANDSHAKE_VERSIONS for v in supported):
+                    if not any(v in HANDSHAKE_PROTOCOL_VERSIONS for v in supported):
                         raise
             return "legacy"
         except TargetUnavailable as error:
@@ -365,7 +354,7 @@ class HttpTarget(Target):
         )
         result = result_of(self.name, message)
         version = result.get("protocolVersion")
-        if version not in HANDSHAKE_VERSIONS:
+        if version not in HANDSHAKE_PROTOCOL_VERSIONS:
             raise TargetUnavailable(
                 self.name, "transport", f"server chose unsupported protocol version {version!r}"
             )

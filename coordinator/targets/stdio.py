@@ -24,6 +24,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+
 from coordinator.config import TargetConfig
 from coordinator.targets.base import (
     CLIENT_INFO,
@@ -32,13 +34,13 @@ from coordinator.targets.base import (
     MODERN_VERSION,
     Progress,
     Target,
+    add_modern_meta,
     result_of,
 )
 from coordinator.targets.errors import TargetUnavailable
 
 logger = logging.getLogger(__name__)
 
-HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 INHERITED_ENV = (
     "HOME",
     "LOGNAME",
@@ -185,6 +187,7 @@ class StdioTarget(Target):
         if self.config.protocol == MODERN_VERSION:
             self._negotiated = MODERN_VERSION
             child.ready = True
+            self._failures = 0
             return
         params = {
             "protocolVersion": HANDSHAKE_VERSION,
@@ -194,7 +197,7 @@ class StdioTarget(Target):
         message = await self._call(child, "initialize", params, Progress(), handshake=True)
         result = result_of(self.name, message)
         version = result.get("protocolVersion")
-        if version not in HANDSHAKE_VERSIONS:
+        if version not in HANDSHAKE_PROTOCOL_VERSIONS:
             raise TargetUnavailable(
                 self.name, "transport", f"server chose unsupported protocol version {version!r}"
             )
@@ -213,13 +216,7 @@ class StdioTarget(Target):
         handshake: bool = False,
     ) -> dict[str, Any]:
         if not handshake and self._negotiated == MODERN_VERSION:
-            meta = params.get("_meta")
-            envelope = {
-                "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
-                "io.modelcontextprotocol/clientInfo": CLIENT_INFO,
-                "io.modelcontextprotocol/clientCapabilities": {},
-            }
-            params["_meta"] = {**meta, **envelope} if isinstance(meta, Mapping) else envelope
+            add_modern_meta(params)
         request_id = next(self._ids)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         child.pending[request_id] = future

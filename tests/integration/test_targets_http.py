@@ -433,3 +433,22 @@ async def test_auth_failure_during_detection_is_not_taken_for_a_legacy_server() 
             assert http(target).generation is None
     finally:
         await runner.cleanup()
+
+
+async def test_a_header_mismatch_fetches_the_tool_list_and_retries_once(
+    both_json: SampleServer,
+) -> None:
+    """A tool whose argument must also travel as an `Mcp-Param-*` header, called before
+    the tool list is known: the server refuses (-32020), the target learns the header
+    from tools/list and sends the call again, once."""
+    config = both_json.target_config(protocol="2026-07-28")
+    async with open_target(config) as target:
+        assert target.tools_cached is None
+        result = await target.request(
+            "tools/call",
+            {"name": "regional_expenses", "arguments": {"region": "EMEA"}},
+            timeout=10,
+        )
+        assert structured(result)["region"] == "EMEA"
+        assert target.tools_cached is not None
+        assert "regional_expenses" in target.tools_cached

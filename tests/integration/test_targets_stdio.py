@@ -249,3 +249,13 @@ async def test_a_target_without_tools_is_not_asked_for_them_on_every_call() -> N
         assert await target.list_tools(timeout=10) == {}
         assert target.tools_cached == {}
         assert asked == ["tools/list"]  # -32601 once, then the empty list is kept
+
+
+async def test_stdio_speaks_2026_07_28_without_a_handshake() -> None:
+    config = stdio_target_config("odoo_lab", "lab", protocol="2026-07-28")
+    async with open_target(config) as target:
+        result = await target.request(
+            "tools/call", {"name": "query", "arguments": {"query": "skills"}}, timeout=20
+        )
+        assert structured(result)["kind"] == "skills"
+        assert target.protocol_version == "2026-07-28"

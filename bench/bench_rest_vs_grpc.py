@@ -226,11 +226,6 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
 
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime + stime
-        return ticks / os.sysconf("SC_CLK_TCK")
-
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         try:

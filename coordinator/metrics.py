@@ -45,7 +45,7 @@ REQUEST_BUCKETS: Final = (
 )
 DOORS: Final = frozenset({"grpc", "http", "mcp"})
 CACHE_RESULTS: Final = frozenset({"hit", "miss", "coalesced", "stale"})
-CIRCUIT_STATES: Final = {"closed": 0.0, "half_open": 1.0, "half-open": 1.0, "open": 2.0}
+CIRCUIT_STATES: Final = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 MAX_LABEL_VALUES: Final = 32
 OTHER: Final = "other"
 NO_TARGET: Final = "none"

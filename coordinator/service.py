@@ -368,7 +368,7 @@ class CoordinatorService:
             except TargetUnavailable as exc:
                 raise self._failed(state, exc, started, read_only=True) from None
             except McpErrorResponse:
-                pass  # a target without tools/list: plan without schemas
+                pass  # tools/list failed on the target's side: plan without schemas
         return self._plan_with(target, operation, tools)
 
     def _plan_with(

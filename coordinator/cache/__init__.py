@@ -1,4 +1,4 @@
-"""Response and routing-decision cache: in-process or Redis, coalescing, stale-if-error.
+"""Response cache: in-process or Redis, coalescing, stale-if-error.
 
 How the service is meant to use it::
 

@@ -25,9 +25,6 @@ class Coalescer:
         self._flights: dict[str, asyncio.Future[Any]] = {}
         self.joined = 0  # callers that waited for another caller's fetch
 
-    def in_flight(self, key: str) -> bool:
-        return key in self._flights
-
     async def run(self, key: str, fetch: Callable[[], Awaitable[T]]) -> T:
         joined = False
         while (flight := self._flights.get(key)) is not None:

@@ -52,10 +52,11 @@ class EntryFormatError(ValueError):
 def encode_entry(entry: CacheEntry) -> bytes:
     """JSON array ``[expires_at, stored_at, target, value]`` as UTF-8.
 
-    orjson, because on this path the stdlib is 20 times slower for a typical
-    tool list. TypeError for values that are not plain JSON (including
-    integers beyond 64 bits, which orjson would read back as floats). NaN and
-    infinities, which JSON has no words for, are written as null.
+    orjson: the stdlib took 290 µs to decode and 600 µs to encode a 10 KB
+    result that orjson decodes in about 100 µs (bench/RESULTS.md, Cache).
+    TypeError for values that are not plain JSON (including integers beyond 64
+    bits, which orjson would read back as floats). NaN and infinities, which
+    JSON has no words for, are written as null.
     """
     document = [entry.expires_at, entry.stored_at, entry.target, entry.value]
     return orjson.dumps(document)

@@ -340,9 +340,7 @@ def build_gateway(
         openapi_json=dump_json(document),
         www_authenticate=www_authenticate,
     )
-    app = GatewayApp(dispatcher, extra_routes)
-    app.state.gateway_routes = routes
-    return app
+    return GatewayApp(dispatcher, extra_routes)
 
 
 class GatewayApp(Starlette):

@@ -40,22 +40,22 @@ Encoder = Callable[[Any], JsonValue]
 Converter = Callable[[Any, str], Any]
 
 _F = FieldDescriptor
-_INT32_TYPES = {_F.TYPE_INT32, _F.TYPE_SINT32, _F.TYPE_SFIXED32}
-_UINT32_TYPES = {_F.TYPE_UINT32, _F.TYPE_FIXED32}
-_INT64_TYPES = {_F.TYPE_INT64, _F.TYPE_SINT64, _F.TYPE_SFIXED64}
-_UINT64_TYPES = {_F.TYPE_UINT64, _F.TYPE_FIXED64}
+INT32_TYPES = {_F.TYPE_INT32, _F.TYPE_SINT32, _F.TYPE_SFIXED32}
+UINT32_TYPES = {_F.TYPE_UINT32, _F.TYPE_FIXED32}
+INT64_TYPES = {_F.TYPE_INT64, _F.TYPE_SINT64, _F.TYPE_SFIXED64}
+UINT64_TYPES = {_F.TYPE_UINT64, _F.TYPE_FIXED64}
 _RANGES = {
-    **dict.fromkeys(_INT32_TYPES, (-(2**31), 2**31 - 1)),
-    **dict.fromkeys(_UINT32_TYPES, (0, 2**32 - 1)),
-    **dict.fromkeys(_INT64_TYPES, (-(2**63), 2**63 - 1)),
-    **dict.fromkeys(_UINT64_TYPES, (0, 2**64 - 1)),
+    **dict.fromkeys(INT32_TYPES, (-(2**31), 2**31 - 1)),
+    **dict.fromkeys(UINT32_TYPES, (0, 2**32 - 1)),
+    **dict.fromkeys(INT64_TYPES, (-(2**63), 2**63 - 1)),
+    **dict.fromkeys(UINT64_TYPES, (0, 2**64 - 1)),
 }
 _FLOAT32_MAX = 3.4028234663852886e38
 # Beyond 2**53 a float no longer holds every integer: JSON integers outside
 # 64 bits reach us as floats, and would be silently rounded.
 _EXACT_FLOAT_LIMIT = 2.0**53
 
-_WRAPPERS = {
+WRAPPER_TYPES = {
     "google.protobuf.DoubleValue",
     "google.protobuf.FloatValue",
     "google.protobuf.Int64Value",
@@ -77,7 +77,7 @@ _LIST_VALUE = "google.protobuf.ListValue"
 _EMPTY = "google.protobuf.Empty"
 _ANY = "google.protobuf.Any"
 JSON_TEXT_TYPES = frozenset({_STRUCT, _VALUE, _LIST_VALUE})
-WELL_KNOWN_TYPES = frozenset(_WRAPPERS | _STRING_FORM | JSON_TEXT_TYPES | {_EMPTY, _ANY})
+WELL_KNOWN_TYPES = frozenset(WRAPPER_TYPES | _STRING_FORM | JSON_TEXT_TYPES | {_EMPTY, _ANY})
 
 _INTEGER_TEXT = re.compile(r"-?[0-9]+\Z")
 _UNPAIRED_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -281,7 +281,7 @@ def text_converter(field: FieldDescriptor) -> Converter:
 def _scalar_encoder(field: FieldDescriptor) -> Encoder | None:
     """Encoder of one scalar value; None when the Python value is already JSON."""
     field_type = field.type
-    if field_type in _INT64_TYPES or field_type in _UINT64_TYPES:
+    if field_type in INT64_TYPES or field_type in UINT64_TYPES:
         return str
     if field_type == _F.TYPE_DOUBLE:
         return _encode_double
@@ -319,17 +319,10 @@ def _map_key_encoder(field: FieldDescriptor) -> Encoder:
     return str
 
 
-def _map_key_converter(field: FieldDescriptor) -> Converter:
-    if field.type == _F.TYPE_BOOL:
-        return _bool_from_text
-    if field.type == _F.TYPE_STRING:
-        return _string_converter
-    return text_converter(field)
-
-
 # --- Struct / Value -----------------------------------------------------------
 
 
+# The same rule as `coordinator.convert._plain`, which turns Values into the core's JSON.
 _MAX_EXACT_INTEGER = 2**53
 
 
@@ -343,7 +336,7 @@ def value_to_json(value: Message) -> JsonValue:
             raise ValueError("google.protobuf.Value cannot hold NaN or Infinity in JSON")
         # Value carries JSON numbers as doubles; an integral one goes back out as the
         # integer it came in as (what protojson prints too), not as 1.0.
-        if number.is_integer() and abs(number) <= _MAX_EXACT_INTEGER:
+        if number.is_integer() and abs(number) < _MAX_EXACT_INTEGER:
             return int(number)
         return number
     if kind == "bool_value":
@@ -455,7 +448,7 @@ class CodecRegistry:
     def field_encoder(self, field: FieldDescriptor) -> Encoder:
         """Encoder of the whole field value (list and map included)."""
         single = self._single_encoder(field)
-        if _is_map(field):
+        if is_map_field(field):
             key_field, value_field = _map_fields(field)
             encode_key = _map_key_encoder(key_field)
             encode_value = self._single_encoder(value_field) or _identity
@@ -476,7 +469,7 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _is_map(field: FieldDescriptor) -> bool:
+def is_map_field(field: FieldDescriptor) -> bool:
     return (
         field.is_repeated
         and field.type == _F.TYPE_MESSAGE
@@ -514,7 +507,7 @@ class MessageCodec:
             return
         for field in self.descriptor.fields:
             oneof = field.containing_oneof
-            if oneof is not None and not _is_synthetic(field):
+            if oneof is not None and not is_synthetic_oneof(field):
                 mode = _OMIT_WHEN_UNSET
             elif field.has_presence:
                 mode = _NULL_WHEN_UNSET
@@ -525,7 +518,7 @@ class MessageCodec:
             entry = (
                 field.name,
                 self._field_decoder(field),
-                oneof.name if oneof is not None and not _is_synthetic(field) else None,
+                oneof.name if oneof is not None and not is_synthetic_oneof(field) else None,
             )
             self._decoders[field.name] = entry
             self._decoders.setdefault(field.json_name, entry)
@@ -575,7 +568,7 @@ class MessageCodec:
 
     def _encode_special(self, message: Message) -> JsonValue:
         name = self.descriptor.full_name
-        if name in _WRAPPERS:
+        if name in WRAPPER_TYPES:
             field = self.descriptor.fields_by_name["value"]
             encoder = _scalar_encoder(field) or _identity
             return encoder(message.value)  # type: ignore[attr-defined]
@@ -620,7 +613,7 @@ class MessageCodec:
 
     def _decode_special(self, value: JsonValue, message: Message, path: str) -> None:
         name = self.descriptor.full_name
-        if name in _WRAPPERS:
+        if name in WRAPPER_TYPES:
             field = self.descriptor.fields_by_name["value"]
             message.value = scalar_converter(field)(value, path)  # type: ignore[attr-defined]
         elif name == _STRUCT:
@@ -651,7 +644,7 @@ class MessageCodec:
 
     def _field_decoder(self, field: FieldDescriptor) -> FieldDecoder:
         name = field.name
-        if _is_map(field):
+        if is_map_field(field):
             return self._map_decoder(field)
         if field.is_repeated:
             return self._repeated_decoder(field)
@@ -719,7 +712,7 @@ class MessageCodec:
     def _map_decoder(self, field: FieldDescriptor) -> FieldDecoder:
         name = field.name
         key_field, value_field = _map_fields(field)
-        convert_key = _map_key_converter(key_field)
+        convert_key = text_converter(key_field)
         registry = self._registry
         value_is_message = value_field.type == _F.TYPE_MESSAGE
         convert_value = None if value_is_message else scalar_converter(value_field)
@@ -751,7 +744,7 @@ def _is_plain_attribute(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name)
 
 
-def _is_synthetic(field: FieldDescriptor) -> bool:
+def is_synthetic_oneof(field: FieldDescriptor) -> bool:
     """True for the one-member oneof protoc makes for a proto3 `optional`."""
     oneof = field.containing_oneof
     return oneof is not None and len(oneof.fields) == 1 and oneof.name == f"_{field.name}"
@@ -794,7 +787,7 @@ class TextFieldSetter:
         if leaf.type == _F.TYPE_MESSAGE:
             codec = registry.codec(message_type_of(leaf))
             full_name = message_type_of(leaf).full_name
-            if full_name in _WRAPPERS:
+            if full_name in WRAPPER_TYPES:
                 inner = text_converter(message_type_of(leaf).fields_by_name["value"])
                 self._convert: Converter = inner
             elif full_name in _STRING_FORM:
@@ -811,12 +804,12 @@ class TextFieldSetter:
 
     @staticmethod
     def supports(field: FieldDescriptor) -> bool:
-        if _is_map(field):
+        if is_map_field(field):
             return False
         if field.type != _F.TYPE_MESSAGE:
             return True
         name = message_type_of(field).full_name
-        return name in _WRAPPERS or name in _STRING_FORM or name in JSON_TEXT_TYPES
+        return name in WRAPPER_TYPES or name in _STRING_FORM or name in JSON_TEXT_TYPES
 
     def set(self, message: Message, texts: Sequence[str], path: str) -> None:
         target = message

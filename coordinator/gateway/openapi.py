@@ -22,7 +22,18 @@ from google.protobuf.descriptor import (
     ServiceDescriptor,
 )
 
-from .jsonmap import enum_type_of, message_type_of
+from .jsonmap import (
+    INT32_TYPES,
+    INT64_TYPES,
+    JSON_TEXT_TYPES,
+    UINT32_TYPES,
+    UINT64_TYPES,
+    WRAPPER_TYPES,
+    enum_type_of,
+    is_map_field,
+    is_synthetic_oneof,
+    message_type_of,
+)
 from .routes import HttpBinding, http_bindings
 from .templates import PathTemplate
 
@@ -33,15 +44,6 @@ _SECURITY_SCHEME = "ApiKeyAuth"
 _STATUS = "google.rpc.Status"
 _ANY = "google.protobuf.Any"
 
-_INT32 = {_F.TYPE_INT32, _F.TYPE_SINT32, _F.TYPE_SFIXED32}
-_UINT32 = {_F.TYPE_UINT32, _F.TYPE_FIXED32}
-_INT64 = {_F.TYPE_INT64, _F.TYPE_SINT64, _F.TYPE_SFIXED64}
-_UINT64 = {_F.TYPE_UINT64, _F.TYPE_FIXED64}
-
-_WRAPPER_NAMES = frozenset(
-    f"google.protobuf.{kind}Value"
-    for kind in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
-)
 _WELL_KNOWN: dict[str, Schema] = {
     "google.protobuf.Struct": {"type": "object", "description": "Any JSON object."},
     "google.protobuf.Value": {"description": "Any JSON value."},
@@ -96,13 +98,13 @@ class _SchemaBuilder:
 
     def scalar(self, field: FieldDescriptor) -> Schema:
         field_type = field.type
-        if field_type in _INT32:
+        if field_type in INT32_TYPES:
             return {"type": "integer", "format": "int32"}
-        if field_type in _UINT32:
+        if field_type in UINT32_TYPES:
             return {"type": "integer", "format": "uint32", "minimum": 0, "maximum": 2**32 - 1}
-        if field_type in _INT64:
+        if field_type in INT64_TYPES:
             return {"type": "string", "format": "int64", "pattern": "^-?[0-9]{1,18}$"}
-        if field_type in _UINT64:
+        if field_type in UINT64_TYPES:
             return {"type": "string", "format": "uint64", "pattern": "^[0-9]{1,19}$"}
         if field_type == _F.TYPE_DOUBLE:
             return {"type": "number", "format": "double"}
@@ -135,7 +137,7 @@ class _SchemaBuilder:
         name = descriptor.full_name
         if name in _WELL_KNOWN:
             return dict(_WELL_KNOWN[name])
-        if name in _WRAPPER_NAMES:
+        if name in WRAPPER_TYPES:
             return self.scalar(descriptor.fields_by_name["value"])
         if name in _STATUS_SCHEMAS:
             self.schemas.setdefault(name, _STATUS_SCHEMAS[name])
@@ -151,16 +153,13 @@ class _SchemaBuilder:
         return _ref(name)
 
     def field(self, field: FieldDescriptor) -> Schema:
-        if _is_map(field):
+        if is_map_field(field):
             value_field = message_type_of(field).fields_by_name["value"]
             return {"type": "object", "additionalProperties": self.single(value_field)}
         if field.is_repeated:
             return {"type": "array", "items": self.single(field)}
         schema = self.single(field)
-        oneof = field.containing_oneof
-        real_oneof = oneof is not None and not (
-            len(oneof.fields) == 1 and oneof.name == f"_{field.name}"
-        )
+        real_oneof = field.containing_oneof is not None and not is_synthetic_oneof(field)
         if field.has_presence and not real_oneof:
             return _nullable(schema)
         return schema
@@ -169,18 +168,10 @@ class _SchemaBuilder:
         if field.type == _F.TYPE_MESSAGE:
             schema = self.message(message_type_of(field))
             full_name = message_type_of(field).full_name
-            if full_name in _WRAPPER_NAMES:
+            if full_name in WRAPPER_TYPES:
                 return _nullable(schema)  # wrappers: null means unset
             return schema
         return self.scalar(field)
-
-
-def _is_map(field: FieldDescriptor) -> bool:
-    return (
-        field.is_repeated
-        and field.type == _F.TYPE_MESSAGE
-        and message_type_of(field).GetOptions().map_entry
-    )
 
 
 def openapi_path(template: PathTemplate) -> tuple[str, list[tuple[str, str | None]]]:
@@ -221,6 +212,16 @@ def openapi_path(template: PathTemplate) -> tuple[str, list[tuple[str, str | Non
     return path, parameters
 
 
+def _non_null(schema: Schema) -> Schema:
+    """The schema without the null that `_nullable` added."""
+    if "anyOf" in schema:
+        first: Schema = schema["anyOf"][0]
+        return first
+    if isinstance(schema.get("type"), list):
+        return {**schema, "type": schema["type"][0]}
+    return schema
+
+
 def _path_parameter(
     builder: _SchemaBuilder, method: MethodDescriptor, name: str, field_path: str | None
 ) -> Schema:
@@ -228,11 +229,7 @@ def _path_parameter(
     if field_path is not None:
         field = _resolve(method.input_type, field_path.split("."))
         if field is not None:
-            schema = builder.single(field)
-            if "anyOf" in schema:
-                schema = schema["anyOf"][0]
-            elif isinstance(schema.get("type"), list):
-                schema = {**schema, "type": schema["type"][0]}
+            schema = _non_null(builder.single(field))
             if schema.get("type") == "string" and "pattern" not in schema:
                 schema = {**schema, "pattern": "^[^/]+$"}
     parameter: Schema = {"name": name, "in": "path", "required": True, "schema": schema}
@@ -263,15 +260,11 @@ def _query_parameters(
     def visit(message: Descriptor, prefix: str, depth: int, chain: tuple[str, ...]) -> None:
         for field in message.fields:
             name = prefix + field.name
-            if name in bound or _is_map(field):
+            if name in bound or is_map_field(field):
                 continue
             if field.type == _F.TYPE_MESSAGE:
                 full_name = message_type_of(field).full_name
-                if full_name in (
-                    "google.protobuf.Struct",
-                    "google.protobuf.Value",
-                    "google.protobuf.ListValue",
-                ):
+                if full_name in JSON_TEXT_TYPES:
                     if not field.is_repeated:
                         parameters.append(
                             {
@@ -286,11 +279,7 @@ def _query_parameters(
                         )
                     continue
                 if full_name.startswith("google.protobuf."):
-                    schema = builder.single(field)
-                    if "anyOf" in schema:
-                        schema = schema["anyOf"][0]
-                    elif isinstance(schema.get("type"), list):
-                        schema = {**schema, "type": schema["type"][0]}
+                    schema = _non_null(builder.single(field))
                     if field.is_repeated:
                         schema = {"type": "array", "items": schema}
                     parameters.append(_query(name, schema, field.is_repeated))

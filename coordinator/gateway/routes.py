@@ -98,6 +98,19 @@ def _fields_by_json_name(descriptor: Descriptor) -> dict[str, FieldDescriptor]:
     return {f.json_name: f for f in descriptor.fields}
 
 
+def _top_level_field(
+    method: MethodDescriptor, descriptor: Descriptor, name: str, label: str
+) -> FieldDescriptor:
+    """The field `name` of `descriptor`, which the rule's `label` names."""
+    field = descriptor.fields_by_name.get(name)
+    if field is None:
+        raise GatewayConfigError(
+            f"{method.full_name}: {label} {name!r} is not a top-level field "
+            f"of {descriptor.full_name}"
+        )
+    return field
+
+
 class Route:
     """One HTTP binding of one method, ready to turn requests into messages."""
 
@@ -111,7 +124,6 @@ class Route:
         ignore_unknown_query_parameters: bool = False,
     ) -> None:
         self.method = method
-        self.binding = binding
         self.http_method = binding.http_method
         self.grpc_method = f"/{method.containing_service.full_name}/{method.name}"
         self.handler = handler
@@ -126,7 +138,7 @@ class Route:
         bound: set[tuple[str, ...]] = set()
         self._path_setters: list[tuple[TextFieldSetter, str]] = []
         for variable in binding.template.variables:
-            fields = self._resolve(method.input_type, variable.field_path, "path variable")
+            fields = self._resolve_path_variable(method.input_type, variable.field_path)
             leaf = fields[-1]
             if leaf.is_repeated or not TextFieldSetter.supports(leaf):
                 raise GatewayConfigError(
@@ -141,44 +153,34 @@ class Route:
         self._body_all = binding.body == "*"
         self._body_field: FieldDescriptor | None = None
         if binding.body and not self._body_all:
-            field = method.input_type.fields_by_name.get(binding.body)
-            if field is None:
-                raise GatewayConfigError(
-                    f"{method.full_name}: body field {binding.body!r} is not a top-level field "
-                    f"of {method.input_type.full_name}"
-                )
+            field = _top_level_field(method, method.input_type, binding.body, "body field")
             self._body_field = field
             bound.add((field.name,))
         self._bound_query_prefixes = frozenset(bound)
 
-        self.response_field: FieldDescriptor | None = None
         self.encode_response: Callable[[Message], JsonValue]
         if binding.response_body:
-            field = method.output_type.fields_by_name.get(binding.response_body)
-            if field is None:
-                raise GatewayConfigError(
-                    f"{method.full_name}: response_body {binding.response_body!r} is not a "
-                    f"top-level field of {method.output_type.full_name}"
-                )
-            self.response_field = field
+            field = _top_level_field(
+                method, method.output_type, binding.response_body, "response_body"
+            )
             field_encoder = registry.field_encoder(field)
             field_name = field.name
             self.encode_response = lambda message: field_encoder(getattr(message, field_name))
         else:
             self.encode_response = registry.codec(method.output_type).encode
 
-    def _resolve(
-        self, descriptor: Descriptor, names: Sequence[str], what: str
+    def _resolve_path_variable(
+        self, descriptor: Descriptor, names: Sequence[str]
     ) -> list[FieldDescriptor]:
         try:
             return resolve_field_path(descriptor, names)
         except KeyError as error:
             raise GatewayConfigError(
-                f"{self.method.full_name}: {what} {'.'.join(names)}: "
+                f"{self.method.full_name}: path variable {'.'.join(names)}: "
                 f"no field {error.args[0]!r} in {descriptor.full_name}"
             ) from None
         except ValueError as error:
-            raise GatewayConfigError(f"{self.method.full_name}: {what}: {error}") from None
+            raise GatewayConfigError(f"{self.method.full_name}: path variable: {error}") from None
 
     def build_request(self, captured: Sequence[str], body: bytes, query_string: bytes) -> Message:
         """The request message: body first, then query, then path variables."""

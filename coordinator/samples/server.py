@@ -82,10 +82,7 @@ class SampleState:
 
 
 def build_sample_server(name: str, environment: Environment) -> MCPServer:
-    """An `MCPServer` with the sample tools, resources and prompt.
-
-    The server's state is reachable as `server.sample_state` (a `SampleState`).
-    """
+    """An `MCPServer` with the sample tools, resources and prompt."""
     if environment not in ("production", "lab"):
         raise ValueError(f"environment must be 'production' or 'lab', got {environment!r}")
     state = SampleState(name=name, environment=environment, records=sample_data(environment))
@@ -95,7 +92,6 @@ def build_sample_server(name: str, environment: Environment) -> MCPServer:
         instructions=f"Sample Odoo {environment} server {name!r}.",
         log_level="WARNING",
     )
-    server.sample_state = state  # type: ignore[attr-defined]
 
     @server.tool(
         annotations=READ_ONLY, description="Answer a natural-language question about the data."

@@ -29,12 +29,6 @@ class McpErrorResponse(TargetError):
         self.message = message
         self.data = data
 
-    def to_json(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            error["data"] = self.data
-        return error
-
     def __repr__(self) -> str:
         return f"McpErrorResponse({self.code}, {self.message!r})"
 

@@ -38,8 +38,8 @@ class RequestObserver:
         self.metrics.observe_request(ctx.door, method, target or None, outcome, seconds)
         if trace is None:
             return  # Health and Status are counted, not recorded as usage
-        if trace.failover and trace.attempts:
-            self.metrics.observe_failover(trace.attempts[0].target, target)
+        if trace.failover_from:
+            self.metrics.observe_failover(trace.failover_from, target)
         if trace.cached:
             self.metrics.observe_cache("stale" if trace.stale else "hit")
         event = UsageEvent(

@@ -139,6 +139,7 @@ class RequestTrace:
     cached: bool = False
     stale: bool = False
     failover: bool = False
+    failover_from: str = ""  # the first candidate, when another one answered
     attempts: list[Attempt] = field(default_factory=list)
 
 
@@ -299,6 +300,7 @@ class CoordinatorService:
         failover = name != first
         if failover and first is not None:
             self._targets[first].stats.failovers += 1
+            trace.failover_from = first
         trace.target, trace.cached, trace.stale, trace.failover = name, cached, stale, failover
         return RouteResult(
             data=data,

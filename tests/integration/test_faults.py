@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 from google.protobuf import json_format
 from mcpcoordinator.v1 import coordinator_pb2 as pb
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.conftest import API_KEY, AUTH, Running, running, settings_for
 from tests.integration.fault_proxy import FaultProxy
@@ -270,3 +272,46 @@ async def test_rest_client_that_disconnects_cancels_the_upstream_call(prod: Samp
         await wait_for_status(item, lambda s: s.targets["odoo_prod"].in_flight == 0, within=2)
         assert time.monotonic() - started < 1.0
         assert await reader.read() == b""
+
+
+async def test_a_failover_is_counted_against_the_first_candidate_on_both_status_and_metrics(
+    prod: SampleServer, shared_lab: SampleServer
+) -> None:
+    """odoo_prod's breaker is open (skipped), odoo_second refuses, odoo_lab answers: the
+    failover is from odoo_second, the first target actually tried, in Status and /metrics."""
+    second = await SampleServer("odoo_second", "production").start()
+    try:
+        settings = settings_for(
+            prod.target_config(),
+            second.target_config(),
+            shared_lab.target_config(),
+            probe_interval=3600,
+        )
+        async for item in running(settings):
+            await prod.kill()
+            await second.kill()
+            pinned = route(query="List expenses", target="odoo_prod")
+            for _ in range(5):  # five refusals open odoo_prod's breaker
+                with pytest.raises(grpc.aio.AioRpcError):
+                    await item.stub.Route(pinned, metadata=AUTH)
+            answer = await item.stub.Route(route(query="List expenses"), metadata=AUTH)
+            assert [(a.target, a.outcome) for a in answer.routing.attempts] == [
+                ("odoo_prod", "skipped"),
+                ("odoo_second", "unavailable"),
+                ("odoo_lab", "ok"),
+            ]
+            assert answer.routing.failover
+            status = await item.stub.Status(pb.StatusRequest(), metadata=AUTH)
+            failovers = {name: t.failovers for name, t in status.targets.items()}
+            assert failovers == {"odoo_prod": 0, "odoo_second": 1, "odoo_lab": 0}
+            async with httpx.AsyncClient(base_url=item.http_url) as client:
+                text = (await client.get("/metrics")).text
+            counted = {
+                (s.labels["from_target"], s.labels["to_target"]): s.value
+                for family in text_string_to_metric_families(text)
+                for s in family.samples
+                if s.name == "mcpc_failovers_total"
+            }
+            assert counted == {("odoo_second", "odoo_lab"): 1.0}
+    finally:
+        await second.stop()

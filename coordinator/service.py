@@ -167,8 +167,9 @@ class _Plan:
 class _Moved(Exception):
     """An attempt failed in a way that lets the request try the next candidate."""
 
-    def __init__(self, attempt: Attempt) -> None:
+    def __init__(self, attempt: Attempt, *, timed_out: bool = False) -> None:
         self.attempt = attempt
+        self.timed_out = timed_out
 
 
 class CoordinatorService:
@@ -270,7 +271,7 @@ class CoordinatorService:
             except _Moved as moved:
                 attempts.append(moved.attempt)
                 if moved.attempt.outcome == "unknown":
-                    raise _outcome_unknown(moved.attempt) from None
+                    raise _outcome_unknown(moved) from None
                 continue
             finally:
                 if retry_number:
@@ -434,7 +435,7 @@ class CoordinatorService:
         else:
             outcome = "timeout" if timeout else "unavailable"
         log.warning("target %s failed (%s): %s", name, outcome, exc)
-        return _Moved(Attempt(name, outcome, elapsed, str(exc)))
+        return _Moved(Attempt(name, outcome, elapsed, str(exc)), timed_out=timeout)
 
     async def _backoff(self, retry_number: int, deadline: float) -> None:
         delay = backoff_seconds(self._retry_policy, retry_number, self._rng)
@@ -657,8 +658,9 @@ def _mcp_error(target: str, exc: McpErrorResponse) -> CoordinatorError:
     return CoordinatorError(code, f"{target} answered MCP error {exc.code}: {exc.message}")
 
 
-def _outcome_unknown(attempt: Attempt) -> CoordinatorError:
-    code = ErrorCode.DEADLINE_EXCEEDED if "timeout" in attempt.error else ErrorCode.UNAVAILABLE
+def _outcome_unknown(moved: _Moved) -> CoordinatorError:
+    attempt = moved.attempt
+    code = ErrorCode.DEADLINE_EXCEEDED if moved.timed_out else ErrorCode.UNAVAILABLE
     return CoordinatorError(
         code,
         f"outcome unknown: the call may have run on {attempt.target} and changes data,"

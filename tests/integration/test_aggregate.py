@@ -87,3 +87,15 @@ async def test_aggregation_can_be_disabled(shared_prod: SampleServer) -> None:
             await item.stub.Aggregate(pb.AggregateRequest(query="x"), metadata=AUTH)
         assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION
         assert "ENABLE_AGGREGATION=false" in (raised.value.details() or "")
+
+
+async def test_a_disabled_target_is_left_out_of_aggregate(
+    shared_prod: SampleServer, shared_lab: SampleServer
+) -> None:
+    settings = settings_for(shared_prod.target_config(), shared_lab.target_config(enabled=False))
+    async for item in running(settings):
+        response = await item.stub.Aggregate(
+            pb.AggregateRequest(query="List all skills"), metadata=AUTH
+        )
+        assert servers(response) == {"odoo_prod": "production"}
+        assert list(response.aggregation.targets) == ["odoo_prod"]

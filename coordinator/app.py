@@ -87,6 +87,8 @@ class Coordinator:
         self.metrics.bind_usage(recorder.stats)
         targets: dict[str, Target] = {}
         for target_config in settings.targets:
+            if not target_config.enabled:
+                continue  # never connected, probed or warmed up
             targets[target_config.name] = await self._stack.enter_async_context(
                 open_target(target_config)
             )
@@ -94,6 +96,7 @@ class Coordinator:
             open_cache(settings.redis_url, ttl=settings.cache_ttl)
         )
         self.service = CoordinatorService(settings, targets, cache=cache)
+        self.metrics.bind_cache(cache.stats)
         await self._stack.enter_async_context(
             HealthProber(
                 targets,

@@ -1,9 +1,13 @@
 """A circuit breaker per target, so a dead target is skipped at once.
 
 Opens after `failure_threshold` consecutive failures; after `open_seconds` it
-lets one probe through (half-open); a success closes it, a failure re-opens it
-with the wait doubled, up to `max_open_seconds` (Envoy's outlier-detection shape).
-The clock is injected so tests never sleep.
+lets one trial call through (half-open); a success closes it, a failed trial
+re-opens it with the wait doubled, up to `max_open_seconds` (Envoy's
+outlier-detection shape). Only the trial's failure doubles the wait: calls that
+started before the breaker opened and fail afterwards say nothing new about the
+target. A health probe that succeeds while the breaker is open ends the wait:
+the next call goes through as the trial. The clock is injected so tests never
+sleep.
 """
 
 from __future__ import annotations
@@ -66,14 +70,24 @@ class CircuitBreaker:
         self._probe_in_flight = False
         self._open_seconds = self._policy.open_seconds
 
-    def record_failure(self) -> None:
-        self._failures += 1
+    def record_failure(self, *, trial: bool = False) -> None:
+        """A call failed; `trial` when it was the half-open trial `allows_request` granted."""
         if self._opened:
-            # The half-open probe failed: wait longer before the next one.
-            self._open_seconds = min(self._open_seconds * 2, self._policy.max_open_seconds)
+            if trial:  # the target is still down: wait longer before the next trial
+                self._open_seconds = min(self._open_seconds * 2, self._policy.max_open_seconds)
+                self._trip()
+            elif self.state == "half_open" and not self._probe_in_flight:
+                self._trip()  # seen failing after the wait, outside a trial: wait again
+            # Otherwise a late failure of a call that started before the trip.
+            return
+        self._failures += 1
+        if self._failures >= self._policy.failure_threshold:
             self._trip()
-        elif self._failures >= self._policy.failure_threshold:
-            self._trip()
+
+    def probe_succeeded(self) -> None:
+        """A health probe reached the target: an open breaker lets the next call try."""
+        if self._opened and not self._probe_in_flight:
+            self._open_until = min(self._open_until, self._clock())
 
     def _trip(self) -> None:
         self._opened = True

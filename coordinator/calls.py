@@ -7,6 +7,7 @@ same whichever door a request used.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -16,6 +17,18 @@ from typing import Literal
 from google.protobuf.message import Message
 
 Door = Literal["grpc", "http", "mcp"]
+
+# A caller's request id: 1 to 128 printable ASCII characters, the same on every door.
+MAX_REQUEST_ID_CHARS = 128
+_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}\Z")
+
+
+def request_id_from(given: str | None) -> str:
+    """The caller's request id when it is acceptable, else a new one (never an error:
+    the id is for tracing, and a bad one must not cost the caller its answer)."""
+    if given and _REQUEST_ID.match(given):
+        return given
+    return uuid.uuid4().hex
 
 
 @dataclass(slots=True)

@@ -180,6 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _migrate(args.database_url)
     if args.command == "demo":
         from coordinator.demo import run_demo
+        from coordinator.logs import configure_logging
+
+        # The demo shows every routing decision as it happens, one line each, on stderr.
+        configure_logging("text", os.environ.get("LOG_LEVEL", "INFO"), secrets=(args.api_key,))
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
 
         return int(_run(run_demo(grpc_port=args.grpc_port, port=args.port, api_key=args.api_key)))
     try:

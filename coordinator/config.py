@@ -24,7 +24,7 @@ Transport = Literal["http", "stdio"]
 ProtocolChoice = Literal["auto", "2026-07-28", "2025-11-25"]
 
 TARGET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_TARGET_ENV = re.compile(r"^([A-Z][A-Z0-9_]*)_MCP_(URL|QUERY_TOOL|TIMEOUT|PROTOCOL)$")
+_TARGET_ENV = re.compile(r"^([A-Z][A-Z0-9_]*)_MCP_(URL|QUERY_TOOL|TIMEOUT|PROTOCOL|GROUP)$")
 
 
 class ConfigError(Exception):
@@ -55,7 +55,11 @@ class TargetConfig(_Frozen):
     max_in_flight: int = Field(default=64, ge=1)
     headers: Mapping[str, str] = Field(default_factory=dict)
     protocol: ProtocolChoice = "auto"
+    # False: never called, probed or warmed up; an explicit request for it is refused.
     enabled: bool = True
+    # Targets in one group serve the same data (replicas): a call that may change
+    # data fails over only inside its group. None: a group of its own (its name).
+    group: str | None = None
     # How long a fetched tool list is trusted before it is fetched again.
     tools_ttl: float = Field(default=60.0, gt=0)
 
@@ -73,7 +77,14 @@ class TargetConfig(_Frozen):
             raise ValueError(f"url must start with http:// or https://, got {self.url!r}")
         if self.transport == "stdio" and not self.command:
             raise ValueError("command is required for transport stdio")
+        if self.group is not None and not TARGET_NAME.match(self.group):
+            raise ValueError(f"group {self.group!r} must match {TARGET_NAME.pattern}")
         return self
+
+    @property
+    def data_group(self) -> str:
+        """The group whose targets hold the same data as this one."""
+        return self.group or self.name
 
 
 class ContextRule(_Frozen):
@@ -167,6 +178,8 @@ class Settings(_Frozen):
     probe_timeout: float = Field(default=1.0, gt=0)
     # How long in-flight calls may run after SIGTERM.
     drain_seconds: float = Field(default=10.0, ge=0)
+    # Largest answer (JSON text) a target may give and the coordinator deliver.
+    max_answer_bytes: int = Field(default=32 << 20, ge=1024)
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:
@@ -196,6 +209,15 @@ class Settings(_Frozen):
     def target_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.targets)
 
+    @property
+    def enabled_target_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.targets if t.enabled)
+
+    @property
+    def groups(self) -> dict[str, str]:
+        """Target name -> the group of targets that hold the same data."""
+        return {t.name: t.data_group for t in self.targets}
+
     def target(self, name: str) -> TargetConfig:
         for t in self.targets:
             if t.name == name:
@@ -222,6 +244,7 @@ _SCALARS: dict[str, str] = {
     "PROBE_INTERVAL": "probe_interval",
     "PROBE_TIMEOUT": "probe_timeout",
     "DRAIN_SECONDS": "drain_seconds",
+    "MAX_ANSWER_BYTES": "max_answer_bytes",
 }
 _ENV_OF_FIELD = {v: k for k, v in _SCALARS.items()}
 _TARGET_FIELD = {
@@ -229,6 +252,7 @@ _TARGET_FIELD = {
     "QUERY_TOOL": "query_tool",
     "TIMEOUT": "timeout",
     "PROTOCOL": "protocol",
+    "GROUP": "group",
 }
 
 

@@ -9,6 +9,7 @@ ever see this type and turn it into a gRPC status or an HTTP response through
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import grpc
@@ -67,14 +68,26 @@ class CoordinatorError(Exception):
     """A failure with a status code, safe to show to the caller.
 
     `field` names the request field at fault, when there is one (it becomes a
-    google.rpc.BadRequest field violation on the wire).
+    google.rpc.BadRequest field violation on the wire). `reason` and `metadata`,
+    when given, become a google.rpc.ErrorInfo detail: a machine-readable cause
+    (e.g. ANSWER_TOO_DEEP, with the target the call ran on).
     """
 
-    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        field: str | None = None,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.reason = reason
+        self.metadata = dict(metadata or {})
 
     @property
     def grpc_status(self) -> grpc.StatusCode:
@@ -93,10 +106,18 @@ def invalid_argument(field: str, problem: str) -> CoordinatorError:
     return CoordinatorError(ErrorCode.INVALID_ARGUMENT, f"{field}: {problem}", field=field)
 
 
+ERROR_DOMAIN = "mcp-coordinator"
+
+
 def to_status_proto(error: CoordinatorError) -> status_pb2.Status:
-    """The google.rpc.Status both doors send: code, message and, when a field is
-    at fault, a google.rpc.BadRequest detail naming it."""
+    """The google.rpc.Status both doors send: code, message, a google.rpc.ErrorInfo
+    when the error has a reason, and a google.rpc.BadRequest naming the field at fault."""
     status = status_pb2.Status(code=error.code.value, message=error.message)
+    if error.reason is not None:
+        info = error_details_pb2.ErrorInfo(
+            reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
+        )
+        status.details.add().Pack(info)
     if error.field is not None:
         bad_request = error_details_pb2.BadRequest(
             field_violations=[

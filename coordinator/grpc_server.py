@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
+from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler, request_id_from
 from coordinator.errors import CoordinatorError, ErrorCode, to_status_proto
 
 log = logging.getLogger(__name__)
@@ -51,7 +50,7 @@ def _rpc_method_handler(
             method=full_name,
             metadata=metadata,
             deadline=None if remaining is None else time.monotonic() + remaining,
-            request_id=metadata.get("x-request-id") or uuid.uuid4().hex,
+            request_id=request_id_from(metadata.get("x-request-id")),
         )
         try:
             return await handler(request, ctx)

@@ -123,26 +123,41 @@ class _Listener(logging.handlers.QueueListener):
 _EXCEPTIONS = logging.Formatter()
 
 
+# The caller's own doing: worth a line, not an operator's attention.
+_CALLER_CODES = frozenset(
+    {
+        "CANCELLED",
+        "INVALID_ARGUMENT",
+        "NOT_FOUND",
+        "FAILED_PRECONDITION",
+        "OUT_OF_RANGE",
+        "UNAUTHENTICATED",
+        "PERMISSION_DENIED",
+    }
+)
+
+
 def log_decision(logger: logging.Logger, event: UsageEvent) -> None:
-    """One line per routing decision: INFO when it went well or its caller withdrew it
-    (CANCELLED: a client that went away), WARNING otherwise."""
+    """One line per routing decision: INFO when it went well or failed by the caller's doing
+    (a bad request, a client that went away), WARNING otherwise. Never a traceback."""
     level = (
         logging.INFO
-        if event.outcome == "ok" or event.status_code == "CANCELLED"
+        if event.outcome == "ok" or event.status_code in _CALLER_CODES
         else logging.WARNING
     )
     if not logger.isEnabledFor(level):
         return
     logger.log(
         level,
-        "%s %s -> %s %s %s in %.1f ms%s",
+        "%s %s -> %s %s %s in %.1f ms%s%s",
         event.method,
-        event.operation,
+        event.tool_or_method or event.operation,
         event.target or "-",
         event.outcome,
         event.status_code,
         event.latency_ms,
         " (failover)" if event.failover else " (cached)" if event.cached else "",
+        f": {event.error}" if event.error else "",
         extra={
             "request_id": event.request_id,
             "door": event.door,
@@ -159,10 +174,16 @@ def log_decision(logger: logging.Logger, event: UsageEvent) -> None:
             "cached": event.cached,
             "failover": event.failover,
             "attempts": [
-                {"target": a.target, "outcome": a.outcome, "latency_ms": round(a.latency_ms, 3)}
+                {
+                    "target": a.target,
+                    "outcome": a.outcome,
+                    "latency_ms": round(a.latency_ms, 3),
+                    **({"error": a.error} if a.error else {}),
+                }
                 for a in event.attempts
             ],
             "api_key_id": event.api_key_id,
+            "error": event.error,
         },
     )
 

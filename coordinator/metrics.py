@@ -22,6 +22,7 @@ from prometheus_client import (
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
+from coordinator.cache import CacheStats
 from coordinator.usage import UsageStats
 
 # 0.1 ms (a cache hit) up to 10 s (the default deadline).
@@ -44,7 +45,6 @@ REQUEST_BUCKETS: Final = (
     10.0,
 )
 DOORS: Final = frozenset({"grpc", "http", "mcp"})
-CACHE_RESULTS: Final = frozenset({"hit", "miss", "coalesced", "stale"})
 CIRCUIT_STATES: Final = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 MAX_LABEL_VALUES: Final = 32
 OTHER: Final = "other"
@@ -104,6 +104,27 @@ class _UsageCollector:
         yield up
 
 
+class _CacheCollector:
+    """Reads the response cache's counters at scrape time: the same numbers as Status."""
+
+    def __init__(self) -> None:
+        self.stats: Callable[[], CacheStats | None] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.stats() if self.stats is not None else None
+        events = CounterMetricFamily(
+            "mcpc_cache_events",
+            "Response cache lookups by result: hit, miss, coalesced, stale.",
+            labels=["result"],
+        )
+        if stats is not None:
+            events.add_metric(["hit"], stats.hits)
+            events.add_metric(["miss"], stats.misses)
+            events.add_metric(["coalesced"], stats.coalesced)
+            events.add_metric(["stale"], stats.stale)
+        yield events
+
+
 class Metrics:
     """The coordinator's metrics. Methods are cheap: labelled children are cached."""
 
@@ -138,12 +159,8 @@ class Metrics:
             ("target",),
             registry=self.registry,
         )
-        self._cache = Counter(
-            "mcpc_cache_events",
-            "Response cache lookups by result: hit, miss, coalesced, stale.",
-            ("result",),
-            registry=self.registry,
-        )
+        self._cache = _CacheCollector()
+        self.registry.register(self._cache)
         self._usage = _UsageCollector()
         self.registry.register(self._usage)
         self._request_children: dict[tuple[str, str, str | None, str], _RequestChildren] = {}
@@ -171,15 +188,15 @@ class Metrics:
     def observe_failover(self, from_target: str, to_target: str) -> None:
         self._failovers.labels(self.target_label(from_target), self.target_label(to_target)).inc()
 
-    def observe_cache(self, result: str) -> None:
-        """`result`: hit, miss, coalesced or stale (anything else counts as "other")."""
-        self._cache.labels(result if result in CACHE_RESULTS else OTHER).inc()
-
     def set_circuit_state(self, target: str, state: str) -> None:
         """`state`: closed, half_open or open. Unknown targets or states are ignored."""
         value = CIRCUIT_STATES.get(state)
         if value is not None and target in self._targets:
             self._circuit.labels(target).set(value)
+
+    def bind_cache(self, stats: Callable[[], CacheStats | None]) -> None:
+        """Reports the response cache's counters (those of Status) at each scrape."""
+        self._cache.stats = stats
 
     def bind_usage(self, stats: Callable[[], UsageStats]) -> None:
         """Reports the usage recorder's queue depth, drops and sink state at each scrape."""
@@ -193,14 +210,6 @@ class Metrics:
                 key = (sample.labels["door"], sample.labels["method"])
                 totals[key] = totals.get(key, 0) + int(sample.value)
         return totals
-
-    def cache_events(self) -> dict[str, int]:
-        """Cache lookups counted since start, per result (hit, miss, ...), for /status."""
-        return {
-            sample.labels["result"]: int(sample.value)
-            for sample in _samples(self._cache)
-            if sample.name.endswith("_total")
-        }
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition and its content type, for GET /metrics."""

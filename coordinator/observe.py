@@ -31,6 +31,8 @@ class RequestObserver:
         trace: RequestTrace | None,
         status_code: str,
         started: float,
+        *,
+        error: str = "",
     ) -> None:
         seconds = time.perf_counter() - started
         outcome = "ok" if status_code == "OK" else "error"
@@ -40,8 +42,6 @@ class RequestObserver:
             return  # Health and Status are counted, not recorded as usage
         if trace.failover_from:
             self.metrics.observe_failover(trace.failover_from, target)
-        if trace.cached:
-            self.metrics.observe_cache("stale" if trace.stale else "hit")
         event = UsageEvent(
             request_id=ctx.request_id,
             door=ctx.door,
@@ -58,10 +58,13 @@ class RequestObserver:
             cached=trace.cached,
             failover=trace.failover,
             attempts=tuple(
-                UsageAttempt(target=a.target, outcome=a.outcome, latency_ms=a.latency_ms)
+                UsageAttempt(
+                    target=a.target, outcome=a.outcome, latency_ms=a.latency_ms, error=a.error
+                )
                 for a in trace.attempts
             ),
             api_key_id=api_key_id(ctx.metadata.get("x-api-key")),
+            error=error or None,
         )
         self.recorder.record(event)
         log_decision(log, event)

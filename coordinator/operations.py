@@ -1,6 +1,6 @@
 """What a request asks a target to do, validated, and the MCP request it becomes.
 
-A request carries exactly one of three forms (DESIGN.md section 2):
+A request carries exactly one of three forms (README, "The API"):
 `query` (the target's query tool), `tool` + `arguments` (tools/call) or
 `method` + `params` (any other MCP request).
 """

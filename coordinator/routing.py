@@ -3,14 +3,18 @@
 Pure code: values in, values out, no I/O and no clock. The service asks
 `RoutingPolicy.decide()` once per request and then walks `Decision.candidates`.
 
-Order of precedence (DESIGN.md section 3):
+Order of precedence (README, "Routing"; docs/architecture.md):
 1. an explicit `target` (confidence 1.0; other targets only with `allow_failover`);
 2. context rules, first match wins;
 3. query rules (regular expressions on the query text), then the capability
    rule (only targets whose tool list has the requested tool);
 4. the default target, then the configured failover order.
-Targets the caller of `decide()` reports as unhealthy are skipped, and the
-decision lists them with the reason.
+
+A rule with `fallback: false` keeps the answer inside its target's group (the
+target and its replicas), even when the request also names an explicit target
+with `allow_failover`. Disabled targets are skipped wherever a chain holds them;
+naming one explicitly is FAILED_PRECONDITION. Targets the caller of `decide()`
+reports as unhealthy are skipped too, and the decision lists them with the reason.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from coordinator.config import ContextRule, QueryRule
-from coordinator.errors import invalid_argument
+from coordinator.errors import CoordinatorError, ErrorCode, invalid_argument
 
 _FALSY_STRINGS = frozenset({"", "0", "false", "no", "off"})
 
@@ -39,8 +43,13 @@ class RoutingRequest:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """Where a request goes. `candidates` are tried in order; empty when every
-    permitted target is unhealthy (`skipped` then says why)."""
+    """Where a request goes.
+
+    `chain` is every permitted target in order of preference, the unhealthy ones
+    included (a fresh cached answer of theirs may still serve); `candidates` are
+    the healthy ones, empty when every permitted target is unhealthy (`skipped`
+    then says why).
+    """
 
     candidates: tuple[str, ...]
     reason: str
@@ -48,8 +57,14 @@ class Decision:
     rule: str
     # Permitted targets left out because they are unhealthy: (target, why).
     skipped: tuple[tuple[str, str], ...] = ()
-    # False when the rule forbids answering from any other target.
+    # False when the rule forbids answering from outside its target's group.
     fallback: bool = True
+    chain: tuple[str, ...] = ()
+
+    @property
+    def primary(self) -> str | None:
+        """The target the policy prefers; any other answering target is a failover."""
+        return self.chain[0] if self.chain else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +87,13 @@ class RoutingPolicy:
         failover_order: Sequence[str] = (),
         context_rules: Sequence[ContextRule] = (),
         query_rules: Sequence[QueryRule] = (),
+        groups: Mapping[str, str] | None = None,
+        disabled: Collection[str] = (),
     ) -> None:
         self.targets = tuple(targets)
+        # Targets in one group hold the same data; by default each is its own group.
+        self._groups = {t: (groups or {}).get(t, t) for t in self.targets}
+        self._disabled = frozenset(disabled)
         known = set(self.targets)
         # Rules that name a target this deployment does not have are inert: the
         # shipped defaults mention odoo_prod/odoo_lab and must not break other setups.
@@ -101,7 +121,7 @@ class RoutingPolicy:
         Raises INVALID_ARGUMENT for an explicit target that does not exist.
         """
         choice = self._choose(request, tool_owners)
-        unhealthy = unhealthy or {}
+        unhealthy = {**dict.fromkeys(self._disabled, "disabled"), **(unhealthy or {})}
         candidates = tuple(t for t in choice.chain if t not in unhealthy)
         skipped = tuple((t, unhealthy[t]) for t in choice.chain if t in unhealthy)
         return Decision(
@@ -111,39 +131,19 @@ class RoutingPolicy:
             rule=choice.rule,
             skipped=skipped,
             fallback=choice.fallback,
+            chain=choice.chain,
         )
+
+    def group_of(self, target: str) -> str:
+        """The group of targets holding the same data as `target`."""
+        return self._groups.get(target, target)
 
     def _choose(self, request: RoutingRequest, tool_owners: Collection[str] | None) -> _Choice:
         if request.target:
-            if request.target not in self.targets:
-                raise invalid_argument(
-                    "target",
-                    f"unknown target {request.target!r}; known targets: {list(self.targets)}",
-                )
-            chain: tuple[str, ...] = (request.target,)
-            if request.allow_failover:
-                chain += self._others(request.target)
-            return _Choice(
-                chain, f"Explicit target {request.target}", 1.0, "explicit", request.allow_failover
-            )
-
-        context = request.context or {}
-        for rule in self._context_rules:
-            if _truthy(context.get(rule.key)):
-                return self._rule_choice(
-                    rule.target, rule.reason, rule.confidence, f"context:{rule.key}", rule.fallback
-                )
-
-        if request.query:
-            for query_rule, pattern in self._query_rules:
-                if pattern.search(request.query):
-                    return self._rule_choice(
-                        query_rule.target,
-                        query_rule.reason,
-                        query_rule.confidence,
-                        f"query:{query_rule.name}",
-                        query_rule.fallback,
-                    )
+            return self._explicit_choice(request)
+        rule_choice = self._matching_rule(request)
+        if rule_choice is not None:
+            return rule_choice
 
         default_chain = self._default_chain()
         if request.tool and tool_owners is not None:
@@ -163,11 +163,58 @@ class RoutingPolicy:
             reason = "No rule matched; first target in failover order"
         return _Choice(default_chain, reason, 0.5, "default", True)
 
+    def _explicit_choice(self, request: RoutingRequest) -> _Choice:
+        target = request.target or ""
+        if target not in self.targets:
+            raise invalid_argument(
+                "target", f"unknown target {target!r}; known targets: {list(self.targets)}"
+            )
+        if target in self._disabled:
+            raise CoordinatorError(
+                ErrorCode.FAILED_PRECONDITION, f"target {target} is disabled", field="target"
+            )
+        reason = f"Explicit target {target}"
+        if not request.allow_failover:
+            return _Choice((target,), reason, 1.0, "explicit", False)
+        rule = self._matching_rule(request)
+        if rule is not None and not rule.fallback:
+            # allow_failover cannot widen what a no-fallback rule allows.
+            group = self._groups[rule.chain[0]]
+            chain = (target, *(t for t in rule.chain if t != target))
+            reason += (
+                f"; failover only within group {group}: {rule.reason}"
+                f" ({rule.rule} allows no fallback)"
+            )
+            return _Choice(chain, reason, 1.0, "explicit", False)
+        return _Choice((target, *self._others(target)), reason, 1.0, "explicit", True)
+
+    def _matching_rule(self, request: RoutingRequest) -> _Choice | None:
+        """The first context rule, then query rule, that matches `request`."""
+        context = request.context or {}
+        for rule in self._context_rules:
+            if _truthy(context.get(rule.key)):
+                return self._rule_choice(
+                    rule.target, rule.reason, rule.confidence, f"context:{rule.key}", rule.fallback
+                )
+        if request.query:
+            for query_rule, pattern in self._query_rules:
+                if pattern.search(request.query):
+                    return self._rule_choice(
+                        query_rule.target,
+                        query_rule.reason,
+                        query_rule.confidence,
+                        f"query:{query_rule.name}",
+                        query_rule.fallback,
+                    )
+        return None
+
     def _rule_choice(
         self, target: str, reason: str, confidence: float, rule: str, fallback: bool
     ) -> _Choice:
-        chain = (target, *self._others(target)) if fallback else (target,)
-        return _Choice(chain, reason, confidence, rule, fallback)
+        others = self._others(target)
+        if not fallback:  # only replicas of the target hold the data the rule requires
+            others = tuple(t for t in others if self._groups[t] == self._groups[target])
+        return _Choice((target, *others), reason, confidence, rule, fallback)
 
     def _default_chain(self) -> tuple[str, ...]:
         if self._default_target is None:

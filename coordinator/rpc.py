@@ -61,22 +61,24 @@ def coordinator_handlers(
         async def handle(request: Message, ctx: CallContext) -> Message:
             started = time.perf_counter()
             trace = RequestTrace()
-            code = "UNKNOWN"
+            code, message = "UNKNOWN", "internal error"
             try:
                 if needs_key:
                     check_key(ctx)
                 response = await body(request, ctx, trace)
-                code = "OK"
+                code, message = "OK", ""
                 return response
             except CoordinatorError as error:
-                code = error.code.name
+                code, message = error.code.name, error.message
                 raise
             except asyncio.CancelledError:
-                code = "CANCELLED"
+                code, message = "CANCELLED", "cancelled by the caller"
                 raise
             finally:
                 if observer is not None:
-                    observer.finished(ctx, method, trace if traced else None, code, started)
+                    observer.finished(
+                        ctx, method, trace if traced else None, code, started, error=message
+                    )
 
         return handle
 

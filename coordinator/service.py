@@ -20,8 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coordinator import __version__
+from coordinator.answers import check_deliverable
 from coordinator.breaker import CircuitBreaker, CircuitState
-from coordinator.cache import CacheStats, ResponseCache, cache_key, cacheable, storable
+from coordinator.cache import (
+    CacheEntry,
+    CacheStats,
+    ResponseCache,
+    cache_key,
+    cacheable,
+    storable,
+)
 from coordinator.calls import CallContext
 from coordinator.config import Settings
 from coordinator.errors import CoordinatorError, ErrorCode, invalid_argument
@@ -204,6 +212,7 @@ class CoordinatorService:
                 max_in_flight=target.config.max_in_flight,
             )
             for name, target in targets.items()
+            if target.config.enabled
         }
         self.policy = RoutingPolicy(
             settings.target_names,
@@ -211,6 +220,8 @@ class CoordinatorService:
             failover_order=settings.failover_order,
             context_rules=settings.context_rules,
             query_rules=settings.query_rules,
+            groups=settings.groups,
+            disabled=[t.name for t in settings.targets if not t.enabled],
         )
 
     # -- lifecycle and probes ------------------------------------------------------
@@ -220,11 +231,13 @@ class CoordinatorService:
         self._draining = True
 
     def on_probe(self, name: str, healthy: bool, reason: str) -> None:
-        """Health-probe verdicts: skip an unhealthy target; a recovered one closes its breaker."""
-        state = self._targets[name]
+        """Health-probe verdicts: skip an unhealthy target; a recovered one gets a trial call."""
+        state = self._targets.get(name)
+        if state is None:
+            return  # disabled targets are not probed
         state.probe_reason = "" if healthy else reason
         if healthy:
-            state.breaker.record_success()
+            state.breaker.probe_succeeded()
 
     # -- Route -----------------------------------------------------------------------
 
@@ -236,6 +249,9 @@ class CoordinatorService:
             return await self._route(call, ctx, trace)
 
     async def _route(self, call: RouteCall, ctx: CallContext, trace: RequestTrace) -> RouteResult:
+        """Walks the policy's chain in order: for each target, a skip (unhealthy,
+        disabled, or other data for a call that may change data), a cached answer,
+        or a live attempt; the first answer wins. Then stale-if-error, then the error."""
         deadline = self._deadline(ctx)
         operation = call.operation
         trace.operation, trace.kind = operation.label, operation.kind
@@ -256,14 +272,36 @@ class CoordinatorService:
             decision.confidence,
         )
         attempts = trace.attempts
-        attempts.extend(Attempt(name, "skipped", 0.0, why) for name, why in decision.skipped)
-        first = decision.candidates[0] if decision.candidates else None
-        for retry_number, name in enumerate(decision.candidates):
+        unhealthy = dict(decision.skipped)
+        live_attempts = 0
+        for name in decision.chain:
             if self._clock() >= deadline:
                 break
-            if retry_number and not self._retry_budget.try_acquire(self._in_flight):
+            why_skipped = unhealthy.get(name)
+            if why_skipped is not None:
+                # A fresh cached answer of a read-only call still serves.
+                data = await self._fresh_cached(name, operation, call.no_cache)
+                if data is not None:
+                    attempts.append(
+                        Attempt(name, "cached", 0.0, f"{why_skipped}; answered from cache")
+                    )
+                    return self._answer(trace, decision, name, data, cached=True)
+                attempts.append(Attempt(name, "skipped", 0.0, why_skipped))
+                continue
+            other_data = self._other_data(decision, name)
+            if other_data:
+                try:
+                    changes_data = await self._may_change_data(decision, name, operation, deadline)
+                except _Moved as moved:  # its tool list cannot be read: it cannot answer
+                    attempts.append(moved.attempt)
+                    continue
+                if changes_data:
+                    attempts.append(Attempt(name, "skipped", 0.0, other_data))
+                    continue
+            if live_attempts and not self._retry_budget.try_acquire(self._in_flight):
                 attempts.append(Attempt(name, "skipped", 0.0, "retry budget exhausted"))
                 break
+            retry_number, live_attempts = live_attempts, live_attempts + 1
             try:
                 if retry_number:
                     await self._backoff(retry_number, deadline)
@@ -277,14 +315,15 @@ class CoordinatorService:
                 if retry_number:
                     self._retry_budget.release()
             attempts.append(attempt)
+            return self._answer(trace, decision, name, data, cached=attempt.outcome == "cached")
+        entry = None if call.no_cache else await self._stale_answer(decision, operation)
+        if entry is not None:
+            # Fresh when another replica refreshed it meanwhile.
+            why = "stale: every target failed" if entry.stale else "every target failed"
+            attempts.append(Attempt(entry.target, "cached", 0.0, why))
             return self._answer(
-                trace, decision, name, first, data, cached=attempt.outcome == "cached"
+                trace, decision, entry.target, entry.value, cached=True, stale=entry.stale
             )
-        stale = await self._stale_answer(decision, operation)
-        if stale is not None:
-            name, data = stale
-            attempts.append(Attempt(name, "cached", 0.0, "stale: every target failed"))
-            return self._answer(trace, decision, name, first, data, cached=True, stale=True)
         raise self._no_answer(decision, attempts, deadline)
 
     def _answer(
@@ -292,21 +331,26 @@ class CoordinatorService:
         trace: RequestTrace,
         decision: Decision,
         name: str,
-        first: str | None,
         data: Any,
         *,
         cached: bool,
         stale: bool = False,
     ) -> RouteResult:
-        failover = name != first
-        if failover and first is not None:
-            self._targets[first].stats.failovers += 1
-            trace.failover_from = first
+        primary = decision.primary
+        failover = primary is not None and name != primary
+        reason = decision.reason
+        if failover and primary is not None:
+            if primary in self._targets:
+                self._targets[primary].stats.failovers += 1
+            trace.failover_from = primary
+            why = next((_why_not(a) for a in trace.attempts if a.target == primary), "failed")
+            reason = f"{decision.reason}; {primary} {why}; answered by {name}"
         trace.target, trace.cached, trace.stale, trace.failover = name, cached, stale, failover
+        trace.reason = reason
         return RouteResult(
             data=data,
             target=name,
-            reason=decision.reason,
+            reason=reason,
             confidence=decision.confidence,
             rule=decision.rule,
             failover=failover,
@@ -315,13 +359,50 @@ class CoordinatorService:
             stale=stale,
         )
 
+    def _other_data(self, decision: Decision, name: str) -> str:
+        """Why `name` holds other data than the policy's first choice, or ""."""
+        primary = decision.primary
+        if primary is None or self.policy.group_of(name) == self.policy.group_of(primary):
+            return ""
+        return (
+            f"holds other data than {primary} (group {self.policy.group_of(primary)}),"
+            " and the call may change data"
+        )
+
+    async def _may_change_data(
+        self, decision: Decision, name: str, operation: Operation, deadline: float
+    ) -> bool:
+        """Whether the call may change data, judged on every tool list at hand:
+        the first choice's (when known) and `name`'s. Fails closed."""
+        verdicts = []
+        primary = decision.primary
+        if primary in self._targets:
+            target = self._targets[primary].target
+            if target.tools_cached is not None:
+                verdicts.append(self._plan_with(target, operation, target.tools_cached).read_only)
+        state = self._targets[name]
+        timeout = min(state.per_try_timeout, max(0.0, deadline - self._clock()))
+        verdicts.append((await self._plan(state, operation, timeout, self._clock())).read_only)
+        return not all(verdicts)
+
+    async def _fresh_cached(self, name: str, operation: Operation, no_cache: bool) -> Any:
+        """The fresh cached answer of `name` for a read-only `operation`, or None."""
+        if no_cache or self._cache is None or name not in self._targets:
+            return None
+        target = self._targets[name].target
+        key = self._plan_with(target, operation, target.tools_cached or {}).cache_key
+        if key is None:
+            return None
+        entry = await self._cache.get(key)
+        return None if entry is None else entry.value
+
     async def _attempt(
         self, name: str, operation: Operation, no_cache: bool, deadline: float
     ) -> tuple[Any, Attempt]:
         """One target's answer (live or cached) and the attempt that got it.
 
         Raises `_Moved` when the target gave no answer, `CoordinatorError` when it
-        answered with an MCP error.
+        answered with an MCP error or an answer that cannot be delivered.
         """
         state = self._targets[name]
         # Only a call that reaches the target claims a half-open breaker's trial
@@ -406,7 +487,7 @@ class CoordinatorService:
         try:
             data = await state.target.request(plan.method, plan.params, timeout=remaining)
         except TargetUnavailable as exc:
-            raise self._failed(state, exc, started, read_only=plan.read_only) from None
+            raise self._failed(state, exc, started, read_only=plan.read_only, trial=trial) from None
         except McpErrorResponse as exc:
             # The target answered: an MCP error is a result, not an outage.
             state.breaker.record_success()
@@ -420,21 +501,32 @@ class CoordinatorService:
             state.in_flight -= 1
         state.breaker.record_success()
         state.stats.record(self._ms_since(started))
+        # Checked before the answer is cached or converted: past the limits no door could
+        # deliver it, and since the call ran it must not be repeated elsewhere.
+        check_deliverable(name, data, max_bytes=self.settings.max_answer_bytes)
         return data
 
     def _failed(
-        self, state: _TargetState, exc: TargetUnavailable, started: float, *, read_only: bool
+        self,
+        state: _TargetState,
+        exc: TargetUnavailable,
+        started: float,
+        *,
+        read_only: bool,
+        trial: bool = False,
     ) -> _Moved:
         name = state.target.name
         elapsed = (self._clock() - started) * 1000
-        state.breaker.record_failure()
+        was_closed = state.breaker.state == "closed"
+        state.breaker.record_failure(trial=trial)
+        if was_closed and state.breaker.state == "open":
+            log.warning("target %s: circuit opened after repeated failures (%s)", name, exc)
         state.stats.record(elapsed, str(exc))
         timeout = isinstance(exc, TargetTimeout)
         if not may_move_on(may_have_run=exc.may_have_run, read_only=read_only):
             outcome = "unknown"
         else:
             outcome = "timeout" if timeout else "unavailable"
-        log.warning("target %s failed (%s): %s", name, outcome, exc)
         return _Moved(Attempt(name, outcome, elapsed, str(exc)), timed_out=timeout)
 
     async def _backoff(self, retry_number: int, deadline: float) -> None:
@@ -443,19 +535,20 @@ class CoordinatorService:
         if delay > 0:
             await self._sleep(delay)
 
-    async def _stale_answer(
-        self, decision: Decision, operation: Operation
-    ) -> tuple[str, Any] | None:
+    async def _stale_answer(self, decision: Decision, operation: Operation) -> CacheEntry | None:
+        """An expired cached answer of any target the policy chose, unhealthy ones included."""
         if self._cache is None:
             return None
-        for name in decision.candidates:
+        for name in decision.chain:
+            if name not in self._targets:
+                continue  # disabled
             target = self._targets[name].target
             key = self._plan_with(target, operation, target.tools_cached or {}).cache_key
             if key is None:
                 continue
             entry = await self._cache.get_stale(key)
             if entry is not None:
-                return entry.target, entry.value
+                return entry
         return None
 
     def _no_answer(
@@ -471,17 +564,27 @@ class CoordinatorService:
                 ErrorCode.DEADLINE_EXCEEDED,
                 f"deadline exceeded before any target answered ({tried})",
             )
+        primary = decision.primary or "-"
         if not decision.fallback:
-            pinned = ", ".join(t for t, _ in decision.skipped) or ", ".join(
-                a.target for a in attempts
-            )
-            why = (
-                "the request is pinned to it"
-                if decision.rule == "explicit"
-                else f"{decision.reason}; no fallback to another target"
-            )
+            if decision.rule != "explicit":
+                group = self.policy.group_of(primary)
+                why = f"{decision.reason}; no fallback outside group {group}"
+            elif decision.reason == f"Explicit target {primary}":
+                why = "the request is pinned to it"
+            else:  # allow_failover, narrowed by a no-fallback rule
+                why = decision.reason
+
             return CoordinatorError(
-                ErrorCode.UNAVAILABLE, f"target {pinned} is unavailable ({tried}); {why}"
+                ErrorCode.UNAVAILABLE, f"target {primary} is unavailable ({tried}); {why}"
+            )
+        if any(
+            a.outcome == "skipped" and a.error == self._other_data(decision, a.target)
+            for a in attempts
+        ):
+            return CoordinatorError(
+                ErrorCode.UNAVAILABLE,
+                f"target {primary} is unavailable ({tried}); the call may change data, so it"
+                f" is not answered by a target holding other data than {primary}",
             )
         return CoordinatorError(ErrorCode.UNAVAILABLE, f"no target could answer ({tried})")
 
@@ -525,11 +628,19 @@ class CoordinatorService:
 
     def _aggregate_targets(self, requested: Sequence[str]) -> tuple[str, ...]:
         if not requested:
-            return tuple(n for n in self.settings.target_names if self.settings.target(n).enabled)
-        unknown = [n for n in requested if n not in self._targets]
+            return tuple(n for n in self.settings.target_names if n in self._targets)
+        known = self.settings.target_names
+        unknown = [n for n in requested if n not in known]
         if unknown:
             raise invalid_argument(
-                "targets", f"unknown targets {unknown}; known targets: {list(self._targets)}"
+                "targets", f"unknown targets {unknown}; known targets: {list(known)}"
+            )
+        disabled = [n for n in requested if n not in self._targets]
+        if disabled:
+            raise CoordinatorError(
+                ErrorCode.FAILED_PRECONDITION,
+                f"target {', '.join(disabled)} is disabled",
+                field="targets",
             )
         return tuple(dict.fromkeys(requested))
 
@@ -591,6 +702,9 @@ class CoordinatorService:
                 protocol_version=state.target.protocol_version or "",
                 tools=len(tools) if tools is not None else 0,
             )
+        for config in self.settings.targets:
+            if config.name not in self._targets:
+                reports[config.name] = _disabled_report(config.transport)
         return StatusInfo(
             version=__version__,
             uptime_seconds=self._clock() - self._started,
@@ -665,6 +779,34 @@ def _outcome_unknown(moved: _Moved) -> CoordinatorError:
         code,
         f"outcome unknown: the call may have run on {attempt.target} and changes data,"
         f" so it was not repeated elsewhere ({attempt.error})",
+    )
+
+
+def _disabled_report(transport: str) -> TargetReport:
+    return TargetReport(
+        transport=transport,
+        healthy=False,
+        health_reason="disabled",
+        circuit="closed",
+        requests=0,
+        errors=0,
+        failovers=0,
+        in_flight=0,
+        latency_p50_ms=0.0,
+        latency_p95_ms=0.0,
+        latency_p99_ms=0.0,
+        last_error="",
+        protocol_version="",
+        tools=0,
+    )
+
+
+def _why_not(attempt: Attempt) -> str:
+    """Why `attempt` did not answer, in a few words (for the decision's reason)."""
+    if attempt.outcome == "skipped":
+        return attempt.error or "skipped"
+    return {"timeout": "timed out", "overloaded": "at capacity"}.get(
+        attempt.outcome, attempt.outcome
     )
 
 

@@ -10,10 +10,10 @@ otherwise a new one is made. Every other header stays at the door.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from coordinator.calls import request_id_from
 from coordinator.errors import CoordinatorError, ErrorCode
 
 _GRPC_TIMEOUT = re.compile(rb"([0-9]{1,8})([HMSmun])\Z")
@@ -26,7 +26,6 @@ _GRPC_TIMEOUT_UNITS = {
     b"n": 1e-9,
 }
 _MILLISECONDS = re.compile(rb"[0-9]{1,10}(?:\.[0-9]{1,6})?\Z")
-_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}\Z")
 _METADATA_PREFIX = b"grpc-metadata-"
 
 
@@ -86,10 +85,7 @@ def read_request_headers(raw_headers: Iterable[tuple[bytes, bytes]]) -> RequestH
             result.timeout = _earliest(result.timeout, _milliseconds(value))
         else:
             request_id = value
-    if request_id and _REQUEST_ID.match(request_id):
-        result.request_id = request_id.decode("ascii")
-    else:
-        result.request_id = secrets.token_hex(16)
+    result.request_id = request_id_from(request_id.decode("latin-1"))
     return result
 
 

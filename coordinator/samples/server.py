@@ -167,6 +167,17 @@ def build_sample_server(name: str, environment: Environment) -> MCPServer:
 
     @server.tool(
         annotations=READ_ONLY,
+        description="JSON nested `depth` lists deep around a string of `size` bytes.",
+    )
+    async def nested(depth: int, size: int = 0) -> dict[str, Any]:
+        state.tool_calls += 1
+        payload: Any = "x" * max(0, min(size, 64 * 1024 * 1024))
+        for _ in range(max(0, min(depth, 10_000))):
+            payload = [payload]
+        return state.stamp({"nested": payload})
+
+    @server.tool(
+        annotations=READ_ONLY,
         description="Expenses of one region (the region also travels as Mcp-Param-Region).",
     )
     async def regional_expenses(

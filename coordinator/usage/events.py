@@ -1,9 +1,10 @@
-"""The usage event: one per request, the row of `usage_events` (migrations/001_usage_events.sql)."""
+"""The usage event: one per request, the row of `usage_events` (migrations/, 001 and 002)."""
 
 from __future__ import annotations
 
 import hashlib
 import math
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -35,6 +36,7 @@ class UsageAttempt:
     target: str
     outcome: str
     latency_ms: float
+    error: str = ""  # why this target did not answer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +60,9 @@ class UsageEvent:
     failover: bool = False
     attempts: tuple[UsageAttempt, ...] = ()
     api_key_id: str | None = None
+    error: str | None = None  # the message the caller got, when the request failed
+    # The row's own key: retried writes are harmless, and no caller-chosen value can collide.
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def __post_init__(self) -> None:
         if len(self.tool_or_method) > MAX_NAME_CHARS:
@@ -66,6 +71,10 @@ class UsageEvent:
             )
         if self.reason is not None and len(self.reason) > MAX_TEXT_CHARS:
             object.__setattr__(self, "reason", _bounded(self.reason, MAX_TEXT_CHARS))
+        if self.error is not None and len(self.error) > MAX_TEXT_CHARS:
+            object.__setattr__(self, "error", _bounded(self.error, MAX_TEXT_CHARS))
+        if len(self.request_id) > MAX_NAME_CHARS:  # the doors allow 128; a bound all the same
+            object.__setattr__(self, "request_id", _bounded(self.request_id, MAX_NAME_CHARS))
 
 
 def _text(value: str) -> str:
@@ -85,6 +94,7 @@ def _finite(value: float | None) -> float | None:
 def event_row(event: UsageEvent) -> dict[str, Any]:
     """The event as a JSON-ready row of `usage_events` (column name -> value)."""
     time = event.time if event.time.tzinfo else event.time.replace(tzinfo=UTC)
+    # In the table's column order (001, then the columns 002 added).
     return {
         "request_id": _text(event.request_id),
         "time": time.isoformat(),
@@ -106,10 +116,13 @@ def event_row(event: UsageEvent) -> dict[str, Any]:
                 "target": _text(a.target),
                 "outcome": _text(a.outcome),
                 "latency_ms": _finite(a.latency_ms),
+                "error": _text(_bounded(a.error, MAX_TEXT_CHARS)),
             }
             for a in event.attempts
         ],
         "api_key_id": event.api_key_id,
+        "event_id": event.event_id,
+        "error": _optional_text(event.error),
     }
 
 

@@ -17,11 +17,18 @@ _COLUMN_LIST = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
 INSERT_BATCH = (
     f"INSERT INTO usage_events ({_COLUMN_LIST}) "
     f"SELECT {_COLUMN_LIST} FROM jsonb_populate_recordset(NULL::usage_events, $1::jsonb) "
-    "ON CONFLICT (request_id) DO NOTHING"
+    "ON CONFLICT (event_id) DO NOTHING"
 )
 
 APPLICATION_NAME = "mcp-coordinator-usage"
 _DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# What the rows themselves cause (classes 22, 23 and 54: bad data, a violated constraint, a value
+# past a limit such as an index entry's size): sending them again cannot succeed.
+_REFUSED_ROWS = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
 
 
 class PostgresSink:
@@ -68,7 +75,7 @@ class PostgresSink:
         document = json.dumps([event_row(e) for e in events])
         try:
             await self._connection.execute(INSERT_BATCH, document)
-        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+        except _REFUSED_ROWS as exc:
             raise UsageSinkError(
                 f"PostgreSQL refused the rows: {_describe(exc)}", retryable=False
             ) from exc

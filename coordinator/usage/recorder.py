@@ -3,7 +3,8 @@
 `record()` only appends to two deques. A background writer sends batches to the sink; while the
 sink is slow or down the queue fills to its bound and further events are dropped and counted.
 Events leave the queue only once the sink has stored them, so a failed batch is sent again after
-recovery, and the sink's idempotent write (keyed by request id) keeps that from duplicating rows.
+recovery, and the sink's idempotent write (keyed by the event's own id) keeps that from
+duplicating rows.
 """
 
 from __future__ import annotations
@@ -225,7 +226,12 @@ class UsageRecorder:
                 if exc.retryable:
                     self._mark_down(str(exc))
                     return False
-                self._discard(batch, str(exc))
+                if len(batch) == 1:
+                    self._discard(batch, str(exc))
+                    continue
+                # Some row of the batch can never be stored: find it, keep the others.
+                if not await self._write_one_by_one(batch):
+                    return False
                 continue
             except Exception as exc:  # a bug in a sink must not end recording
                 logger.exception("usage sink %s failed unexpectedly", self.sink_name)
@@ -239,6 +245,25 @@ class UsageRecorder:
             self._incident_logged = False
         if self._emptied is not None:
             self._emptied.set()
+        return True
+
+    async def _write_one_by_one(self, batch: list[UsageEvent]) -> bool:
+        """Writes `batch` (at the head of the queue) an event at a time, dropping and counting
+        only those the sink refuses for good. False when the sink failed (the rest stay queued;
+        writes are idempotent on the event id, so sending one again stores it once)."""
+        assert self._sink is not None
+        for event in batch:
+            try:
+                await self._sink.write([event])
+            except UsageSinkError as exc:
+                if exc.retryable:
+                    self._mark_down(str(exc))
+                    return False
+                self._discard([event], str(exc))
+                continue
+            self._queue.popleft()
+            self._written += 1
+        self._mark_up()
         return True
 
     async def _pause(self) -> None:

@@ -23,7 +23,7 @@ class UsageSinkError(Exception):
 
 
 class UsageSink(Protocol):
-    """Stores batches of events. Writes must be idempotent on `request_id`."""
+    """Stores batches of events. Writes must be idempotent on `event_id`."""
 
     @property
     def name(self) -> SinkName: ...

@@ -1,7 +1,7 @@
 """Usage events written to Supabase through the official `supabase` client (PostgREST).
 
-Each batch is `POST /rest/v1/usage_events?on_conflict=request_id` with
-`Prefer: return=minimal,resolution=ignore-duplicates`: a row whose request id is already stored
+Each batch is `POST /rest/v1/usage_events?on_conflict=event_id` with
+`Prefer: return=minimal,resolution=ignore-duplicates`: a row whose event id is already stored
 is skipped, so sending a batch again after a failure never duplicates.
 """
 
@@ -67,14 +67,14 @@ class SupabaseSink:
         request = self._client.table(TABLE).upsert(
             rows,
             ignore_duplicates=True,
-            on_conflict="request_id",
+            on_conflict="event_id",
             returning=ReturnMethod.minimal,
         )
         try:
             await request.execute()
         except APIError as exc:
-            # PostgreSQL class 22 (data exception): these rows can never be stored.
-            data_error = bool(exc.code and exc.code.startswith("22"))
+            # PostgreSQL classes 22, 23, 54 (bad data, constraint, limit): never storable.
+            data_error = bool(exc.code and exc.code.startswith(("22", "23", "54")))
             raise UsageSinkError(
                 f"Supabase refused the rows: {exc.code or 'no code'} {exc.message or ''}".strip(),
                 retryable=not data_error,

@@ -92,16 +92,23 @@ async def test_mutating_call_that_may_have_run_is_not_replayed(
     assert "outcome unknown: the call may have run on odoo_prod" in (raised.value.details() or "")
 
 
-async def test_refused_connection_moves_on_even_for_mutating_calls(
-    pair: Running, prod: SampleServer
+async def test_refused_connection_moves_a_mutating_call_on_to_a_replica(
+    prod: SampleServer, shared_lab: SampleServer
 ) -> None:
-    await prod.kill()
-    request = route(
-        tool="create_record", arguments={"model": "res.partner", "values": {"name": "Moved"}}
+    settings = settings_for(
+        prod.target_config(group="odoo"),
+        shared_lab.target_config(group="odoo"),  # declared to hold the same data
+        per_try_timeout=PER_TRY,
     )
-    response = await pair.stub.Route(request, metadata=AUTH)
-    assert server_of(response) == "odoo_lab"  # nothing was sent to odoo_prod
-    assert response.routing.attempts[0].outcome == "unavailable"
+    async for item in running(settings):
+        await prod.kill()
+        request = route(
+            tool="create_record", arguments={"model": "res.partner", "values": {"name": "Moved"}}
+        )
+        response = await item.stub.Route(request, metadata=AUTH)
+        assert server_of(response) == "odoo_lab"  # nothing was sent to odoo_prod
+        assert response.routing.attempts[0].outcome == "unavailable"
+        assert response.routing.failover
 
 
 async def test_slow_tool_times_out_per_try_and_moves_on(
@@ -278,7 +285,7 @@ async def test_a_failover_is_counted_against_the_first_candidate_on_both_status_
     prod: SampleServer, shared_lab: SampleServer
 ) -> None:
     """odoo_prod's breaker is open (skipped), odoo_second refuses, odoo_lab answers: the
-    failover is from odoo_second, the first target actually tried, in Status and /metrics."""
+    failover is from odoo_prod, the policy's first choice, in the answer, Status and /metrics."""
     second = await SampleServer("odoo_second", "production").start()
     try:
         settings = settings_for(
@@ -301,9 +308,12 @@ async def test_a_failover_is_counted_against_the_first_candidate_on_both_status_
                 ("odoo_lab", "ok"),
             ]
             assert answer.routing.failover
+            assert answer.routing.reason.endswith("odoo_prod circuit open; answered by odoo_lab"), (
+                answer.routing.reason
+            )
             status = await item.stub.Status(pb.StatusRequest(), metadata=AUTH)
             failovers = {name: t.failovers for name, t in status.targets.items()}
-            assert failovers == {"odoo_prod": 0, "odoo_second": 1, "odoo_lab": 0}
+            assert failovers == {"odoo_prod": 1, "odoo_second": 0, "odoo_lab": 0}
             async with httpx.AsyncClient(base_url=item.http_url) as client:
                 text = (await client.get("/metrics")).text
             counted = {
@@ -312,6 +322,6 @@ async def test_a_failover_is_counted_against_the_first_candidate_on_both_status_
                 for s in family.samples
                 if s.name == "mcpc_failovers_total"
             }
-            assert counted == {("odoo_second", "odoo_lab"): 1.0}
+            assert counted == {("odoo_prod", "odoo_lab"): 1.0}
     finally:
         await second.stop()

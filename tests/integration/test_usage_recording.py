@@ -7,7 +7,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import httpx
@@ -19,12 +19,32 @@ from coordinator.usage import apply_migrations
 from tests.integration.conftest import API_KEY, AUTH, Running, running, settings_for
 from tests.support.mcp_servers import SampleServer
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# A schema of this run's own (asyncpg passes `search_path` from the URL to the server), so
+# runs from other checkouts, with other migrations, never share a table with this one.
+SCHEMA = f"usage_it_{uuid.uuid4().hex[:12]}"
+DATABASE_URL = f"{SERVER_URL}{'&' if '?' in SERVER_URL else '?'}search_path={SCHEMA}"
+
+
+@pytest.fixture(scope="module")
+def usage_schema() -> Iterator[str]:
+    asyncio.run(apply_migrations(SERVER_URL, schema=SCHEMA))
+    yield SCHEMA
+    asyncio.run(_drop_schema())
+
+
+async def _drop_schema() -> None:
+    connection = await asyncpg.connect(SERVER_URL)
+    try:
+        await connection.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
+    finally:
+        await connection.close()
 
 
 @pytest.fixture
-async def recorded(shared_prod: SampleServer, shared_lab: SampleServer) -> AsyncIterator[Running]:
-    await apply_migrations(DATABASE_URL)
+async def recorded(
+    shared_prod: SampleServer, shared_lab: SampleServer, usage_schema: str
+) -> AsyncIterator[Running]:
     settings = settings_for(
         shared_prod.target_config(), shared_lab.target_config(), database_url=DATABASE_URL
     )
@@ -33,19 +53,24 @@ async def recorded(shared_prod: SampleServer, shared_lab: SampleServer) -> Async
 
 
 async def row_for(request_id: str, within: float = 10.0) -> asyncpg.Record:
+    return (await rows_for(request_id, 1, within))[0]
+
+
+async def rows_for(request_id: str, count: int, within: float = 10.0) -> list[asyncpg.Record]:
+    """The usage rows of `request_id`, oldest first, once there are `count` of them."""
     connection = await asyncpg.connect(DATABASE_URL)
     try:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            row = await connection.fetchrow(
-                "SELECT * FROM usage_events WHERE request_id = $1", request_id
+            rows = await connection.fetch(
+                "SELECT * FROM usage_events WHERE request_id = $1 ORDER BY time", request_id
             )
-            if row is not None:
-                return row
+            if len(rows) >= count:
+                return list(rows)
             await asyncio.sleep(0.05)
     finally:
         await connection.close()
-    raise AssertionError(f"no usage row for {request_id} within {within}s")
+    raise AssertionError(f"fewer than {count} usage rows for {request_id} within {within}s")
 
 
 async def test_grpc_and_http_requests_are_recorded_with_their_decision(recorded: Running) -> None:
@@ -106,3 +131,63 @@ async def test_metrics_and_status_count_by_door(recorded: Running) -> None:
     assert status.requests["grpc/Route"] >= 1
     assert status.requests["http/Health"] >= 1
     assert (status.usage.sink, status.usage.state) == ("postgres", "up")
+
+
+async def test_a_reused_request_id_cannot_suppress_later_rows(recorded: Running) -> None:
+    reused = f"reused-{uuid.uuid4().hex}"
+    async with httpx.AsyncClient(base_url=recorded.http_url) as client:
+        for target in ("odoo_prod", "odoo_lab"):
+            answer = await client.post(
+                "/route",
+                json={"tool": "list_skills", "target": target},
+                headers={"X-API-Key": API_KEY, "X-Request-Id": reused},
+            )
+            assert answer.status_code == 200
+    await recorded.stub.Route(
+        pb.RouteRequest(tool="list_skills", target="odoo_prod"),
+        metadata=(*AUTH, ("x-request-id", reused)),
+    )
+    rows = await rows_for(reused, 3)
+    assert [(r["door"], r["target"]) for r in rows] == [
+        ("http", "odoo_prod"),
+        ("http", "odoo_lab"),
+        ("grpc", "odoo_prod"),
+    ]
+    assert len({r["event_id"] for r in rows}) == 3
+
+
+async def test_an_oversized_request_id_is_replaced_the_same_way_on_both_doors(
+    recorded: Running,
+) -> None:
+    huge = "x" * 3000  # past what a PostgreSQL index entry can hold
+    response = await recorded.stub.Route(
+        pb.RouteRequest(tool="list_skills", target="odoo_lab"),
+        metadata=(*AUTH, ("x-request-id", huge)),
+    )
+    assert response.routing.target == "odoo_lab"
+    async with httpx.AsyncClient(base_url=recorded.http_url) as client:
+        answer = await client.post(
+            "/route",
+            json={"tool": "list_skills", "target": "odoo_prod"},
+            headers={"X-API-Key": API_KEY, "X-Request-Id": huge},
+        )
+        assert answer.status_code == 200
+        replaced = answer.headers["x-request-id"]
+    assert replaced != huge
+    assert 1 <= len(replaced) <= 128
+    await row_for(replaced)
+    connection = await asyncpg.connect(DATABASE_URL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            rows = await connection.fetch(
+                "SELECT length(request_id) AS n FROM usage_events "
+                "WHERE door = 'grpc' AND target = 'odoo_lab'"
+            )
+            if rows:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await connection.close()
+    assert rows  # the gRPC call was recorded, under an id of its own
+    assert all(1 <= r["n"] <= 128 for r in rows)

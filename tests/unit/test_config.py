@@ -138,3 +138,25 @@ def test_stdio_target_needs_a_command(tmp_path: Path) -> None:
     config.write_text("targets:\n  - name: local\n    transport: stdio\n")
     with pytest.raises(ConfigError, match=r"targets\.local: command is required"):
         load_settings({"COORDINATOR_CONFIG": str(config)})
+
+
+def test_groups_of_targets_holding_the_same_data(tmp_path: Path) -> None:
+    config = tmp_path / "coordinator.yaml"
+    config.write_text(
+        "targets:\n"
+        "  - {name: odoo_prod, url: 'http://prod:8000/mcp', group: production}\n"
+        "  - {name: odoo_prod_b, url: 'http://prod-b:8000/mcp', group: production}\n"
+        "  - {name: odoo_lab, url: 'http://lab:8000/mcp', enabled: false}\n"
+    )
+    settings = load_settings({"ODOO_LAB_MCP_GROUP": "lab"}, config_path=config)
+    assert settings.groups == {
+        "odoo_prod": "production",
+        "odoo_prod_b": "production",
+        "odoo_lab": "lab",
+    }
+    assert settings.enabled_target_names == ("odoo_prod", "odoo_prod_b")
+    alone = load_settings({"ODOO_PROD_MCP_URL": "http://prod:8000/mcp"})
+    assert alone.groups == {"odoo_prod": "odoo_prod"}  # by default, a group of its own
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"ODOO_PROD_MCP_URL": "http://p/mcp", "ODOO_PROD_MCP_GROUP": "Prod Data"})
+    assert str(raised.value).startswith("targets.odoo_prod: group 'Prod Data' must match")

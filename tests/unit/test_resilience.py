@@ -48,7 +48,7 @@ def test_half_open_probe_after_30s_and_doubling_backoff_up_to_300s() -> None:
         waits.append(clock.now - opened_at)
         assert breaker.allows_request()  # the one probe
         assert not breaker.allows_request()  # only one at a time
-        breaker.record_failure()
+        breaker.record_failure(trial=True)
     assert waits == [30, 60, 120, 240, 300, 300]
     clock.now += 301
     assert breaker.allows_request()
@@ -58,6 +58,39 @@ def test_half_open_probe_after_30s_and_doubling_backoff_up_to_300s() -> None:
         breaker.record_failure()
     clock.now += 30
     assert str(breaker.state) == "half_open"  # the wait starts again from 30 s
+
+
+def test_late_failures_of_calls_started_before_the_trip_do_not_extend_the_wait() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(BreakerPolicy(), clock)
+    for _ in range(10):  # ten calls in flight to a frozen target fail one after another
+        breaker.record_failure()
+    assert breaker.state == "open"
+    clock.now += 30
+    assert str(breaker.state) == "half_open"  # 30 s, not 300 s
+    assert breaker.allows_request()
+    breaker.record_failure()  # one more late reply while the trial runs: still nothing
+    breaker.record_failure(trial=True)
+    clock.now += 59
+    assert breaker.state == "open"
+    clock.now += 1
+    assert str(breaker.state) == "half_open"  # the failed trial doubled the wait once
+
+
+def test_a_successful_probe_while_open_lets_the_next_call_through_as_a_trial() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(BreakerPolicy(), clock)
+    breaker.probe_succeeded()
+    assert breaker.state == "closed"  # nothing to do while closed
+    for _ in range(5):
+        breaker.record_failure()
+    clock.now += 5
+    breaker.probe_succeeded()
+    assert str(breaker.state) == "half_open"
+    assert breaker.allows_request()
+    assert not breaker.allows_request()  # one trial, not a flood
+    breaker.record_success()
+    assert str(breaker.state) == "closed"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Table tests of the pure routing policy (DESIGN.md section 3)."""
+"""Table tests of the pure routing policy (docs/architecture.md, "A request's path")."""
 
 from __future__ import annotations
 
@@ -242,3 +242,40 @@ def test_rules_for_absent_targets_are_inert() -> None:
 def test_failover_order_puts_listed_targets_first() -> None:
     policy = RoutingPolicy(("a", "b", "c"), failover_order=("c", "a"))
     assert policy.decide(RoutingRequest()).candidates == ("c", "a", "b")
+
+
+def test_a_no_fallback_rule_narrows_allow_failover_to_its_targets_group() -> None:
+    policy = shipped_policy()
+    decision = policy.decide(
+        RoutingRequest(target="odoo_prod", allow_failover=True, context={"finance-ssc": True})
+    )
+    assert decision.chain == ("odoo_prod",)
+    assert not decision.fallback
+    assert "Finance SSC context requires production data" in decision.reason
+    assert "context:finance-ssc allows no fallback" in decision.reason
+
+
+def test_a_no_fallback_rule_fails_over_to_replicas_of_its_target_only() -> None:
+    groups = {"odoo_prod": "production", "odoo_archive": "production", "odoo_lab": "odoo_lab"}
+    policy = shipped_policy(groups=groups)
+    finance = policy.decide(RoutingRequest(context={"finance-ssc": True}))
+    assert finance.chain == ("odoo_prod", "odoo_archive")
+    explicit = policy.decide(
+        RoutingRequest(target="odoo_lab", allow_failover=True, context={"finance-ssc": True})
+    )
+    assert explicit.chain == ("odoo_lab", "odoo_prod", "odoo_archive")
+    assert policy.group_of("odoo_archive") == "production"
+    assert policy.group_of("odoo_lab") == "odoo_lab"
+
+
+def test_disabled_targets_are_skipped_and_refused_by_name() -> None:
+    policy = shipped_policy(disabled=("odoo_lab",))
+    decision = policy.decide(RoutingRequest(context={"migration": True}))
+    assert decision.chain == ("odoo_lab", "odoo_prod", "odoo_archive")
+    assert decision.primary == "odoo_lab"
+    assert decision.candidates == ("odoo_prod", "odoo_archive")
+    assert decision.skipped == (("odoo_lab", "disabled"),)
+    with pytest.raises(CoordinatorError) as raised:
+        policy.decide(RoutingRequest(target="odoo_lab"))
+    assert raised.value.code is ErrorCode.FAILED_PRECONDITION
+    assert raised.value.message == "target odoo_lab is disabled"

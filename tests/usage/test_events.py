@@ -30,10 +30,12 @@ def test_row_is_json_with_every_column() -> None:
     assert row["request_id"] == "req-000001"
     assert row["time"] == "2026-01-02T03:04:05.600000+00:00"
     assert row["attempts"] == [
-        {"target": "odoo_prod", "outcome": "unavailable", "latency_ms": 3.25},
-        {"target": "odoo_lab", "outcome": "ok", "latency_ms": 9.0},
+        {"target": "odoo_prod", "outcome": "unavailable", "latency_ms": 3.25, "error": ""},
+        {"target": "odoo_lab", "outcome": "ok", "latency_ms": 9.0, "error": ""},
     ]
     assert row["api_key_id"] == "0123456789abcdef"
+    assert row["event_id"] == event.event_id
+    assert row["event_id"] != make_event(1).event_id  # every event its own key
 
 
 def test_caller_supplied_text_is_bounded_and_storable() -> None:

@@ -41,7 +41,7 @@ def test_json_lines_carry_the_decision_and_its_request_id() -> None:
     assert document["level"] == "info"
     assert document["logger"] == "coordinator.service"
     assert document["time"].endswith("Z")
-    assert document["message"] == "Route query -> odoo_lab ok OK in 12.5 ms (failover)"
+    assert document["message"] == "Route ask -> odoo_lab ok OK in 12.5 ms (failover)"
     assert document["request_id"] == "req-000007"
     assert (document["target"], document["rule"], document["outcome"]) == (
         "odoo_lab",
@@ -107,7 +107,7 @@ def test_text_format_is_one_readable_line_with_key_values() -> None:
     log_decision(logging.getLogger("coordinator.service"), make_event(3, cached=True))
 
     [line] = stream.getvalue().splitlines()
-    assert " INFO    coordinator.service: Route query -> odoo_lab ok OK in 12.5 ms" in line
+    assert " INFO    coordinator.service: Route ask -> odoo_lab ok OK in 12.5 ms" in line
     assert "request_id=req-000003" in line
     assert 'reason="Migration work uses the testing environment"' in line
     assert not line.startswith("{")

@@ -6,6 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from coordinator.cache import CacheStats
 from coordinator.metrics import Metrics
 from coordinator.usage import UsageStats
 
@@ -68,8 +69,9 @@ def test_failovers_circuit_state_and_cache() -> None:
     metrics.set_circuit_state("odoo_prod", "open")
     metrics.set_circuit_state("odoo_lab", "half_open")
     metrics.set_circuit_state("unknown", "open")
-    for result in ("hit", "hit", "miss", "coalesced", "stale", "bogus"):
-        metrics.observe_cache(result)
+    metrics.bind_cache(
+        lambda: CacheStats("memory", "disabled", hits=2, misses=1, coalesced=3, stale=4, errors=0)
+    )
 
     found = samples(metrics)
 
@@ -79,7 +81,8 @@ def test_failovers_circuit_state_and_cache() -> None:
     assert len(found["mcpc_target_circuit_state"]) == 2
     assert value(found, "mcpc_cache_events_total", result="hit") == 2
     assert value(found, "mcpc_cache_events_total", result="miss") == 1
-    assert value(found, "mcpc_cache_events_total", result="other") == 1
+    assert value(found, "mcpc_cache_events_total", result="coalesced") == 3
+    assert value(found, "mcpc_cache_events_total", result="stale") == 4
 
 
 def test_circuit_gauges_start_closed_for_every_target() -> None:
@@ -104,9 +107,10 @@ def test_usage_queue_and_drops_are_read_at_scrape_time() -> None:
 
 def test_instances_do_not_share_a_registry() -> None:
     first, second = Metrics(["odoo_prod"]), Metrics(["odoo_prod"])
-    first.observe_cache("hit")
-    assert value(samples(first), "mcpc_cache_events_total", result="hit") == 1
-    assert "mcpc_cache_events_total" not in samples(second)
+    first.observe_failover("odoo_prod", "odoo_prod")
+    found = samples(first)
+    assert value(found, "mcpc_failovers_total", from_target="odoo_prod", to_target="odoo_prod") == 1
+    assert "mcpc_failovers_total" not in samples(second)
 
 
 def test_status_reads_totals_back() -> None:
@@ -114,9 +118,5 @@ def test_status_reads_totals_back() -> None:
     metrics.observe_request("http", "Route", "odoo_prod", "ok", 0.001)
     metrics.observe_request("http", "Route", "odoo_lab", "error", 0.001)
     metrics.observe_request("grpc", "Status", None, "ok", 0.001)
-    metrics.observe_cache("hit")
-    metrics.observe_cache("miss")
-    metrics.observe_cache("hit")
 
     assert metrics.requests_by_door_and_method() == {("http", "Route"): 2, ("grpc", "Status"): 1}
-    assert metrics.cache_events() == {"hit": 2, "miss": 1}

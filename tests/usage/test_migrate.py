@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -31,7 +33,7 @@ async def test_migration_creates_the_table_the_sinks_write(
         "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
         "WHERE i.indrelid = 'usage_events'::regclass AND i.indisprimary"
     )
-    assert key == "request_id"
+    assert key == "event_id"
     indexes = {
         r["indexdef"]
         for r in await db.fetch("SELECT indexdef FROM pg_indexes WHERE schemaname = $1", schema)
@@ -56,6 +58,41 @@ async def test_applying_again_changes_nothing(schema: str, db: asyncpg.Connectio
 async def test_first_application_reports_the_files_it_ran(db: asyncpg.Connection[Any]) -> None:
     fresh = f"usage_test_fresh_{uuid.uuid4().hex[:12]}"
     try:
-        assert await apply_migrations(DSN, schema=fresh) == ["001_usage_events.sql"]
+        assert await apply_migrations(DSN, schema=fresh) == sorted(
+            p.name for p in MIGRATIONS_DIR.glob("*.sql")
+        )
     finally:
         await db.execute(f'DROP SCHEMA IF EXISTS "{fresh}" CASCADE')
+
+
+async def test_a_table_of_the_first_release_moves_forward_with_its_rows(
+    db: asyncpg.Connection[Any], tmp_path: Path
+) -> None:
+    """Rows stored under 001 (request id as the key) keep their data and get event ids; the
+    caller's id stops being unique."""
+    first_only = tmp_path / "migrations"
+    first_only.mkdir()
+    shutil.copy(MIGRATIONS_DIR / "001_usage_events.sql", first_only)
+    old = f"usage_test_old_{uuid.uuid4().hex[:12]}"
+    try:
+        assert await apply_migrations(DSN, schema=old, directory=first_only) == [
+            "001_usage_events.sql"
+        ]
+        await db.execute(
+            f'INSERT INTO "{old}".usage_events (request_id, time, door, method, operation, '
+            "outcome, status_code, latency_ms) "
+            "VALUES ('kept', now(), 'http', 'Route', 'query', 'ok', 'OK', 1)"
+        )
+        applied = await apply_migrations(DSN, schema=old)
+        assert "002_usage_event_key.sql" in applied
+        await db.execute(
+            f'INSERT INTO "{old}".usage_events (request_id, time, door, method, operation, '
+            "outcome, status_code, latency_ms) "
+            "VALUES ('kept', now(), 'http', 'Route', 'query', 'ok', 'OK', 2)"
+        )
+        rows = await db.fetch(f'SELECT request_id, event_id FROM "{old}".usage_events')
+        assert [r["request_id"] for r in rows] == ["kept", "kept"]
+        assert all(r["event_id"] is not None for r in rows)
+        assert len({r["event_id"] for r in rows}) == 2
+    finally:
+        await db.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')

@@ -69,9 +69,10 @@ async def test_sink_stores_every_field(schema: str, db: asyncpg.Connection[Any])
     assert record is not None
     row = dict(record)
     assert row.pop("attempts") == (
-        '[{"target": "odoo_prod", "outcome": "unavailable", "latency_ms": 3.25}, '
-        '{"target": "odoo_lab", "outcome": "ok", "latency_ms": 9.0}]'
+        '[{"error": "", "target": "odoo_prod", "outcome": "unavailable", "latency_ms": 3.25}, '
+        '{"error": "", "target": "odoo_lab", "outcome": "ok", "latency_ms": 9.0}]'
     )
+    assert str(row.pop("event_id")) == event.event_id
     assert row == {
         "request_id": "req-000001",
         "time": datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=UTC),
@@ -89,7 +90,38 @@ async def test_sink_stores_every_field(schema: str, db: asyncpg.Connection[Any])
         "cached": False,
         "failover": True,
         "api_key_id": "0123456789abcdef",
+        "error": None,
     }
+
+
+async def test_a_callers_request_id_used_twice_is_stored_twice(
+    schema: str, db: asyncpg.Connection[Any]
+) -> None:
+    """The caller's id is theirs to reuse; it must not suppress a row (the event id is the key)."""
+    sink = PostgresSink(DSN, schema=schema)
+    try:
+        await sink.write([make_event(1)])
+        await sink.write([make_event(1, target="odoo_prod")])
+    finally:
+        await sink.close()
+
+    targets = sorted(r["target"] for r in await db.fetch("SELECT target FROM usage_events"))
+    assert targets == ["odoo_lab", "odoo_prod"]
+
+
+async def test_one_refused_row_is_dropped_and_the_rest_of_its_batch_written(
+    schema: str, db: asyncpg.Connection[Any]
+) -> None:
+    await db.execute("ALTER TABLE usage_events ADD CONSTRAINT no_bad CHECK (target <> 'odoo_bad')")
+    recorder = recorder_for(PostgresSink(DSN, schema=schema), batch_size=10)
+    async with recorder:
+        for n in range(5):
+            recorder.record(make_event(n, target="odoo_bad" if n == 2 else "odoo_lab"))
+        assert await recorder.flush()
+        stats = recorder.stats()
+
+    assert sorted(await stored_ids(db)) == [f"req-{n:06d}" for n in (0, 1, 3, 4)]
+    assert (stats.state, stats.written, stats.dropped) == ("up", 4, 1)
 
 
 async def test_writing_a_batch_again_keeps_one_row_per_request(

@@ -44,7 +44,7 @@ async def test_batch_follows_the_postgrest_upsert_contract(
 
     [request] = postgrest.requests
     assert (request.method, request.path) == ("POST", "/rest/v1/usage_events")
-    assert request.query["on_conflict"] == "request_id"
+    assert request.query["on_conflict"] == "event_id"
     assert sorted(request.query["columns"].split(",")) == sorted(f'"{c}"' for c in USAGE_COLUMNS)
     assert request.headers["apikey"] == SERVICE_ROLE_KEY
     assert request.headers["authorization"] == f"Bearer {SERVICE_ROLE_KEY}"
@@ -62,6 +62,7 @@ async def test_batch_follows_the_postgrest_upsert_contract(
     row = dict(record)
     assert row["time"] == datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
     assert json.loads(row.pop("attempts")) == request.body[0]["attempts"]
+    row["event_id"] = str(row["event_id"])
     expected = {k: v for k, v in request.body[0].items() if k not in ("time", "attempts")}
     assert {k: v for k, v in row.items() if k != "time"} == expected
     assert sorted(await stored_ids(db)) == ["req-000001", "req-000002"]

@@ -213,6 +213,7 @@ def test_demo_starts_samples_and_coordinator_and_stops_cleanly() -> None:
     process = subprocess.Popen(
         cli("demo", "--grpc-port", str(grpc_port), "--port", str(http_port)),
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
@@ -232,9 +233,18 @@ def test_demo_starts_samples_and_coordinator_and_stops_cleanly() -> None:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
         assert alive(samples) == []
+        assert process.stderr is not None
+        log = process.stderr.read()
+        # Every routing decision is one line on stderr, with its rule and request id.
+        decision = next(line for line in log.splitlines() if "Route query -> odoo_prod" in line)
+        assert " INFO " in decision
+        assert "rule=context:finance-ssc" in decision
+        assert "request_id=" in decision
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
         assert process.stdout is not None
         process.stdout.close()
+        if process.stderr is not None:
+            process.stderr.close()

@@ -73,12 +73,12 @@ class CircuitBreaker:
     def record_failure(self, *, trial: bool = False) -> None:
         """A call failed; `trial` when it was the half-open trial `allows_request` granted."""
         if self._opened:
-            if trial:  # the target is still down: wait longer before the next trial
+            # After the wait, the trial (or, with none in flight, any call) failing says the
+            # target is still down: wait longer. Otherwise this is a late failure of a call
+            # that started before the breaker opened, or after a trial already re-opened it.
+            if self.state == "half_open" and (trial or not self._probe_in_flight):
                 self._open_seconds = min(self._open_seconds * 2, self._policy.max_open_seconds)
                 self._trip()
-            elif self.state == "half_open" and not self._probe_in_flight:
-                self._trip()  # seen failing after the wait, outside a trial: wait again
-            # Otherwise a late failure of a call that started before the trip.
             return
         self._failures += 1
         if self._failures >= self._policy.failure_threshold:

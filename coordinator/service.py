@@ -555,11 +555,14 @@ class CoordinatorService:
         self, decision: Decision, attempts: Sequence[Attempt], deadline: float
     ) -> CoordinatorError:
         tried = "; ".join(f"{a.target}: {a.error or a.outcome}" for a in attempts)
+        tried = tried or "no target was tried"
         if all(a.outcome == "overloaded" for a in attempts) and attempts:
             return CoordinatorError(
                 ErrorCode.RESOURCE_EXHAUSTED, f"every target is at capacity ({tried})"
             )
-        if self._clock() >= deadline and any(a.outcome != "skipped" for a in attempts):
+        if self._clock() >= deadline and (
+            not attempts or any(a.outcome != "skipped" for a in attempts)
+        ):
             return CoordinatorError(
                 ErrorCode.DEADLINE_EXCEEDED,
                 f"deadline exceeded before any target answered ({tried})",

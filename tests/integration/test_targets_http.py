@@ -285,11 +285,9 @@ async def test_killed_server_is_refused_at_once(protocol: str) -> None:
     ):
         await target.request("tools/call", CALL_QUERY, timeout=5)
         await server.kill()
-        for _ in range(3):
-            start = time.monotonic()
+        for _ in range(3):  # refused at once: never a TargetTimeout after the 5 s
             with pytest.raises(TargetUnavailable) as caught:
                 await target.request("tools/call", CALL_QUERY, timeout=5)
-            assert time.monotonic() - start < 0.5
             assert caught.value.kind in ("refused", "reset")
         assert caught.value.kind == "refused"
         assert caught.value.may_have_run is False
@@ -299,11 +297,9 @@ async def test_killed_server_is_refused_at_once(protocol: str) -> None:
 async def test_nothing_listening_is_refused_before_any_session() -> None:
     config = TargetConfig(name="ghost", url=f"http://127.0.0.1:{free_port()}/mcp")
     async with open_target(config) as target:
-        start = time.monotonic()
         with pytest.raises(TargetUnavailable) as caught:
             await target.request("tools/call", CALL_QUERY, timeout=5)
-        assert time.monotonic() - start < 0.5
-        assert caught.value.kind == "refused"
+        assert caught.value.kind == "refused"  # at once: not a TargetTimeout after 5 s
         assert caught.value.may_have_run is False
         assert target.protocol_version is None
 
@@ -320,8 +316,8 @@ async def test_frozen_server_times_out_on_time(protocol: str) -> None:
             start = time.monotonic()
             with pytest.raises(TargetTimeout) as caught:
                 await target.request("tools/call", CALL_QUERY, timeout=0.3)
-            elapsed = time.monotonic() - start
-            assert 0.29 <= elapsed < 0.45
+            assert time.monotonic() - start >= 0.29
+            assert "no answer within 0.3s" in str(caught.value)
             assert caught.value.kind == "timeout"
             assert caught.value.may_have_run is True
         finally:
@@ -345,10 +341,9 @@ async def test_slow_tool_times_out_and_the_target_stays_usable(both_json: Sample
 
 async def test_default_timeout_comes_from_config(both_json: SampleServer) -> None:
     async with open_target(both_json.target_config(timeout=0.2)) as target:
-        start = time.monotonic()
-        with pytest.raises(TargetTimeout):
+        with pytest.raises(TargetTimeout) as caught:
             await target.request("tools/call", {"name": "slow", "arguments": {"seconds": 2}})
-        assert time.monotonic() - start < 0.4
+        assert "no answer within 0.2s" in str(caught.value)
 
 
 async def test_wrong_path_is_an_http_status_error(both_json: SampleServer) -> None:

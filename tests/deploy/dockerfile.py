@@ -4,13 +4,16 @@ deployment specs agree with the image."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import shlex
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from tests.support.mcp_servers import REPO_ROOT
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
+DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 
 
 @dataclass
@@ -60,3 +63,29 @@ def final_stage() -> FinalStage:
         elif keyword == "EXPOSE":
             stage.exposed = [int(port) for port in rest.split()]
     return stage
+
+
+def ignore_patterns() -> list[str]:
+    lines = DOCKERIGNORE.read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def ignored(relative: str, patterns: list[str]) -> bool:
+    """Whether Docker leaves `relative` (a path in the repository) out of the
+    build context: the last matching pattern decides, `!` lets a path back in,
+    and a pattern that matches a directory covers what is under it. Enough of
+    .dockerignore's rules for the patterns this repository uses."""
+    path = PurePosixPath(relative)
+    candidates = [str(path), *(str(parent) for parent in path.parents if str(parent) != ".")]
+    verdict = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        glob = pattern.removeprefix("!")
+        tail = glob.removeprefix("**/")
+        for candidate in candidates:
+            if fnmatch.fnmatchcase(candidate, glob) or (
+                glob.startswith("**/") and fnmatch.fnmatchcase(PurePosixPath(candidate).name, tail)
+            ):
+                verdict = not negated
+                break
+    return verdict

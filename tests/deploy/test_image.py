@@ -1,0 +1,180 @@
+"""The image's steps, run without a Docker engine: the build stage's COPY lines
+into a fresh context, its wheel, a fresh virtualenv that installs only that
+wheel, `CMD` with the image's ENV (as the image's non-root user when the test
+runs as root), and the HEALTHCHECK command against it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.deploy.dockerfile import (
+    DOCKERFILE,
+    final_stage,
+    ignore_patterns,
+    ignored,
+    instructions,
+)
+from tests.support.mcp_servers import REPO_ROOT, SampleServer, free_port
+
+API_KEY = "image-test-key-0123456789abcdef"
+IMAGE_UID = 10001
+ATTEMPTS = 150  # healthcheck attempts while the server starts, 0.2 s apart
+# The fresh virtualenv's interpreter: the system one, which (unlike a per-user
+# install such as pyenv's) the image's user can run, as in the image.
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+BASE_PYTHON = SYSTEM_PYTHON if SYSTEM_PYTHON.exists() else Path(sys.executable)
+
+
+@pytest.fixture
+def image_root() -> Iterator[Path]:
+    """A directory the image's user can read (pytest's tmp_path is root-only)."""
+    root = Path(tempfile.mkdtemp(prefix="mcpc-image-"))
+    root.chmod(0o755)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def build_context(destination: Path) -> Path:
+    """What the build stage's COPY lines put in its WORKDIR, from the context
+    that .dockerignore leaves."""
+    patterns = ignore_patterns()
+    workdir = destination / "src"
+    workdir.mkdir()
+    for keyword, rest in instructions(DOCKERFILE.read_text()):
+        if keyword == "FROM" and any(workdir.iterdir()):
+            break  # the final stage copies from the build stage only
+        if keyword != "COPY" or rest.startswith("--from"):
+            continue
+        *sources, target = rest.split()
+        for source in sources:
+            assert not ignored(source, patterns), f"COPY {source}: left out by .dockerignore"
+            files = [REPO_ROOT / source]
+            if files[0].is_dir():
+                files = [path for path in files[0].rglob("*") if path.is_file()]
+            for path in files:
+                relative = path.relative_to(REPO_ROOT).as_posix()
+                if ignored(relative, patterns):
+                    continue
+                into = workdir / target
+                if target.endswith("/"):
+                    into = into / path.name
+                elif path != REPO_ROOT / source:
+                    into = into / path.relative_to(REPO_ROOT / source)
+                into.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, into)
+    return workdir
+
+
+def install_fresh(root: Path) -> Path:
+    """`pip wheel` the context, then install only that wheel into a new venv."""
+    context = build_context(root)
+    wheels = root / "wheels"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(context)], check=True)
+    venv = root / "venv"
+    subprocess.run([str(BASE_PYTHON), "-m", "venv", str(venv)], check=True)
+    (wheel,) = wheels.glob("*.whl")
+    venv_pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*venv_pip, "install", str(wheel)], check=True)
+    return venv
+
+
+def as_image_user() -> list[str]:
+    if os.geteuid() != 0 or BASE_PYTHON != SYSTEM_PYTHON:
+        return []
+    return ["setpriv", f"--reuid={IMAGE_UID}", f"--regid={IMAGE_UID}", "--clear-groups"]
+
+
+async def healthcheck(env: dict[str, str], cwd: Path) -> int:
+    process = await asyncio.create_subprocess_exec(
+        *as_image_user(),
+        *final_stage().healthcheck,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await process.wait()
+
+
+@pytest.mark.slow
+async def test_the_installed_wheel_serves_with_the_images_settings(
+    image_root: Path, shared_prod: SampleServer
+) -> None:
+    venv = await asyncio.to_thread(install_fresh, image_root)
+    stage = final_stage()
+    workdir = image_root / "app"  # like WORKDIR /app: not writable by the user
+    workdir.mkdir()
+    env = {
+        **stage.env,
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        # What `docker run -e` adds (README); free ports instead of the fixed ones.
+        "COORDINATOR_API_KEY": API_KEY,
+        "ODOO_PROD_MCP_URL": shared_prod.url,
+        "PORT": str(free_port()),
+        "GRPC_PORT": str(free_port()),
+        "DRAIN_SECONDS": "1",
+    }
+    assert await healthcheck(env, workdir) != 0  # nothing listens yet
+
+    server = await asyncio.create_subprocess_exec(
+        *as_image_user(),
+        *stage.cmd,
+        env=env,
+        cwd=workdir,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        for _ in range(ATTEMPTS):
+            if await healthcheck(env, workdir) == 0 or server.returncode is not None:
+                break
+            await asyncio.sleep(0.2)
+        assert await healthcheck(env, workdir) == 0
+
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{env['PORT']}") as client:
+            health = (await client.get("/health")).json()
+            routed = await client.post(
+                "/route",
+                json={"query": "List expenses", "context": {"finance-ssc": True}},
+                headers={"X-API-Key": API_KEY},
+            )
+        assert health["targets"] == ["odoo_prod"]
+        assert routed.status_code == 200, routed.text
+        assert routed.json()["routing"]["rule"] == "context:finance-ssc"
+    finally:
+        if server.returncode is None:
+            server.send_signal(signal.SIGTERM)  # the image's STOPSIGNAL: drains, then exits
+        _, err = await server.communicate()
+    assert server.returncode == 0, err.decode(errors="replace")
+
+
+def test_the_build_context_keeps_what_the_image_needs_and_nothing_else() -> None:
+    patterns = ignore_patterns()
+
+    for needed in ("pyproject.toml", "README.md", "coordinator/app.py", "migrations"):
+        assert not ignored(needed, patterns), needed
+    assert not ignored("gen/mcpcoordinator/v1/coordinator_pb2.py", patterns)
+    for left_out in (
+        ".git/HEAD",
+        ".venv/bin/python",
+        "tools/node_modules/.bin/buf",
+        "coordinator/__pycache__/app.cpython-311.pyc",
+        "gen/go/go.mod",
+        "gen/ts/package.json",
+        "tests/conftest.py",
+    ):
+        assert ignored(left_out, patterns), left_out

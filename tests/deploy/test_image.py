@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from tests.deploy.dockerfile import (
     DOCKERFILE,
@@ -28,7 +29,6 @@ from tests.deploy.dockerfile import (
 from tests.support.mcp_servers import REPO_ROOT, SampleServer, free_port
 
 API_KEY = "image-test-key-0123456789abcdef"
-IMAGE_UID = 10001
 ATTEMPTS = 150  # healthcheck attempts while the server starts, 0.2 s apart
 # The fresh virtualenv's interpreter: the system one, which (unlike a per-user
 # install such as pyenv's) the image's user can run, as in the image.
@@ -93,9 +93,11 @@ def install_fresh(root: Path) -> Path:
 
 
 def as_image_user() -> list[str]:
+    """The Dockerfile's numeric USER, taken on when the test runs as root."""
+    uid, _, gid = final_stage().user.partition(":")
     if os.geteuid() != 0 or BASE_PYTHON != SYSTEM_PYTHON:
         return []
-    return ["setpriv", f"--reuid={IMAGE_UID}", f"--regid={IMAGE_UID}", "--clear-groups"]
+    return ["setpriv", f"--reuid={uid}", f"--regid={gid or uid}", "--clear-groups"]
 
 
 async def healthcheck(env: dict[str, str], cwd: Path) -> int:
@@ -160,6 +162,18 @@ async def test_the_installed_wheel_serves_with_the_images_settings(
             server.send_signal(signal.SIGTERM)  # the image's STOPSIGNAL: drains, then exits
         _, err = await server.communicate()
     assert server.returncode == 0, err.decode(errors="replace")
+
+
+def test_the_image_runs_as_the_non_root_user_kubernetes_expects() -> None:
+    deployment = REPO_ROOT / "deploy" / "k8s" / "base" / "deployment.yaml"
+    pod = yaml.safe_load(deployment.read_text())["spec"]["template"]["spec"]
+
+    uid, _, gid = final_stage().user.partition(":")
+    assert int(uid) != 0
+    assert (int(uid), int(gid)) == (
+        pod["securityContext"]["runAsUser"],
+        pod["securityContext"]["runAsGroup"],
+    )
 
 
 def test_the_build_context_keeps_what_the_image_needs_and_nothing_else() -> None:

@@ -9,6 +9,11 @@ PYTHON="${PYTHON:-python3}"
 
 # protoc-gen-go built from Debian's golang-google-protobuf-dev source in GOPATH
 # mode (offline); /usr/bin/protoc-gen-go is the old 1.3 generator.
+if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/google.golang.org/protobuf ]; then
+  echo "generate.sh: gen/go needs Debian's golang-go, protoc-gen-go-grpc, golang-google-grpc-dev," \
+    "golang-google-protobuf-dev and golang-github-golang-protobuf-1-5-dev (see .ci/run)" >&2
+  exit 1
+fi
 GO_PLUGINS="$(mktemp -d)"
 trap 'rm -rf "$GO_PLUGINS"' EXIT
 GO111MODULE=off GOPATH="$GO_PLUGINS:/usr/share/gocode" \

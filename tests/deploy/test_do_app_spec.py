@@ -122,7 +122,7 @@ def test_the_environment_starts_the_coordinator_and_the_drain_fits(
     gives them to the image, load as the coordinator's settings."""
     env = dict(final_stage().env)
     filled = {
-        "COORDINATOR_API_KEY": "k" * 32,
+        "COORDINATOR_API_KEY": "4f1c9e0b7a2d58e6c3b9f07a1d2e4c6b8a0f3e5d7c9b1a2f4e6d8c0b2a4f6e8d",
         "ODOO_PROD_MCP_URL": "http://odoo-prod:8000/mcp",
         "ODOO_LAB_MCP_URL": "http://odoo-lab:8000/mcp",
         "DATABASE_URL": "postgresql://usage@db:25060/usage",

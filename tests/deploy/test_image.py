@@ -28,7 +28,7 @@ from tests.deploy.dockerfile import (
 )
 from tests.support.mcp_servers import REPO_ROOT, SampleServer, free_port
 
-API_KEY = "image-test-key-0123456789abcdef"
+API_KEY = "9b2e7c4a1f6d3e8b0c5a7f2d9e4b1c6a3f8d0e5b2c7a9f4d1e6b3c8a0f5d2e7c"
 ATTEMPTS = 150  # healthcheck attempts while the server starts, 0.2 s apart
 # The fresh virtualenv's interpreter: the system one, which (unlike a per-user
 # install such as pyenv's) the image's user can run, as in the image.

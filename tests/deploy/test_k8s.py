@@ -28,7 +28,7 @@ SECRET_KEYS = {"COORDINATOR_API_KEY", "ODOO_PROD_MCP_URL", "ODOO_LAB_MCP_URL", "
 
 # What an operator puts in the Secret (placeholders of the right shape).
 SECRET_VALUES = {
-    "COORDINATOR_API_KEY": "k" * 32,
+    "COORDINATOR_API_KEY": "4f1c9e0b7a2d58e6c3b9f07a1d2e4c6b8a0f3e5d7c9b1a2f4e6d8c0b2a4f6e8d",
     "ODOO_PROD_MCP_URL": "http://odoo-prod:8000/mcp",
     "ODOO_LAB_MCP_URL": "http://odoo-lab:8000/mcp",
 }

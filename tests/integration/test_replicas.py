@@ -1,6 +1,7 @@
 """Two replicas of the coordinator on one Redis behave as one service: an answer
 one replica fetched is served from the cache by the other, whichever door each
-request comes through. The Redis is a redis-server of the test's own, so no
+request comes through. Circuit breakers, on the other hand, are each
+replica's own. The Redis is a redis-server of the test's own, so no
 other test's keys mix in."""
 
 from __future__ import annotations
@@ -78,3 +79,32 @@ async def test_an_answer_fetched_by_one_replica_is_a_cache_hit_on_the_other(
             assert (second_status.cache.backend, second_status.cache.redis_state) == ("redis", "up")
             assert second_status.cache.hits == 1
             assert first_status.cache.hits == 0
+
+
+@pytest.mark.slow
+async def test_each_replica_keeps_its_own_circuit_breakers(
+    prod: SampleServer, shared_lab: SampleServer
+) -> None:
+    """A replica that saw the primary fail stops trying it; another replica has
+    not seen those failures and still tries it first (README: Scaling out)."""
+    settings = settings_for(prod.target_config(), shared_lab.target_config(), probe_interval=3600.0)
+    request = json_format.ParseDict({"query": "skills", "no_cache": True}, pb.RouteRequest())
+    async for first in running(settings):  # each loop runs once
+        async for second in running(settings):
+            await prod.kill()
+            for _ in range(5):  # five refusals in a row open the first replica's breaker
+                failed_over = await first.stub.Route(request, metadata=AUTH)
+                assert failed_over.routing.target == "odoo_lab"
+
+            skipped = await first.stub.Route(request, metadata=AUTH)
+            tried = await second.stub.Route(request, metadata=AUTH)
+
+            first_status = await first.stub.Status(pb.StatusRequest(), metadata=AUTH)
+            second_status = await second.stub.Status(pb.StatusRequest(), metadata=AUTH)
+            assert first_status.targets["odoo_prod"].circuit == "open"
+            assert second_status.targets["odoo_prod"].circuit == "closed"
+            assert skipped.routing.attempts[0].target == "odoo_prod"
+            assert skipped.routing.attempts[0].outcome == "skipped"
+            assert tried.routing.attempts[0].target == "odoo_prod"
+            assert tried.routing.attempts[0].outcome == "unavailable"
+            assert tried.routing.target == "odoo_lab"

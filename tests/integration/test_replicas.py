@@ -1,8 +1,7 @@
-"""Two replicas of the coordinator on one Redis behave as one service: an answer
-one replica fetched is served from the cache by the other, whichever door each
-request comes through. Circuit breakers, on the other hand, are each
-replica's own. The Redis is a redis-server of the test's own, so no
-other test's keys mix in."""
+"""Replicas of the coordinator: on one Redis, an answer one replica fetched is
+served from the cache by the other, whichever door each request comes through
+(the Redis is a redis-server of the test's own, so no other test's keys mix
+in); circuit breakers stay each replica's own."""
 
 from __future__ import annotations
 

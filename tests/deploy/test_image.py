@@ -1,7 +1,8 @@
 """The image's steps, run without a Docker engine: the build stage's COPY lines
 into a fresh context, its wheel, a fresh virtualenv that installs only that
 wheel, `CMD` with the image's ENV (as the image's non-root user when the test
-runs as root), and the HEALTHCHECK command against it."""
+runs as root), the HEALTHCHECK command and the Kubernetes readiness probe's
+gRPC health check against it."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import grpc
 import httpx
 import pytest
 import yaml
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.deploy.dockerfile import (
     DOCKERFILE,
@@ -92,6 +96,18 @@ def install_fresh(root: Path) -> Path:
     return venv
 
 
+def pod_spec() -> dict[str, Any]:
+    deployment = REPO_ROOT / "deploy" / "k8s" / "base" / "deployment.yaml"
+    spec: dict[str, Any] = yaml.safe_load(deployment.read_text())["spec"]["template"]["spec"]
+    return spec
+
+
+def readiness_probe_service() -> str:
+    (container,) = pod_spec()["containers"]
+    service: str = container["readinessProbe"]["grpc"]["service"]
+    return service
+
+
 def as_image_user() -> list[str]:
     """The Dockerfile's numeric USER, taken on when the test runs as root."""
     uid, _, gid = final_stage().user.partition(":")
@@ -154,6 +170,12 @@ async def test_the_installed_wheel_serves_with_the_images_settings(
                 json={"query": "List expenses", "context": {"finance-ssc": True}},
                 headers={"X-API-Key": API_KEY},
             )
+        # What the Kubernetes readiness probe asks (deploy/k8s).
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{env['GRPC_PORT']}") as channel:
+            probe = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=readiness_probe_service()), timeout=10
+            )
+        assert probe.status == health_pb2.HealthCheckResponse.SERVING
         assert health["targets"] == ["odoo_prod"]
         assert routed.status_code == 200, routed.text
         assert routed.json()["routing"]["rule"] == "context:finance-ssc"
@@ -165,8 +187,7 @@ async def test_the_installed_wheel_serves_with_the_images_settings(
 
 
 def test_the_image_runs_as_the_non_root_user_kubernetes_expects() -> None:
-    deployment = REPO_ROOT / "deploy" / "k8s" / "base" / "deployment.yaml"
-    pod = yaml.safe_load(deployment.read_text())["spec"]["template"]["spec"]
+    pod = pod_spec()
 
     uid, _, gid = final_stage().user.partition(":")
     assert int(uid) != 0

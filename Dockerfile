@@ -16,11 +16,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8766 \
     GRPC_PORT=50051 \
     LOG_FORMAT=json
-RUN useradd --system --uid 10001 --home-dir /app coordinator
+RUN groupadd --system --gid 10001 coordinator \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /app coordinator
 WORKDIR /app
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
-USER coordinator
+# Numeric, so Kubernetes' runAsNonRoot can verify it without a runAsUser.
+USER 10001:10001
 EXPOSE 8766 50051
 HEALTHCHECK --interval=10s --timeout=2s --start-period=5s --retries=3 \
   CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8766'), timeout=2)"

@@ -1,16 +1,60 @@
 #!/usr/bin/env bash
 # Regenerates everything under gen/ from proto/. CI runs this and fails when
 # `git status` then shows a difference, so gen/ never drifts from the contract.
-# Needs the Python dev extra and the Node tools: `cd tools && npm ci`.
+# Needs the Python dev extra, the Node tools (`cd tools && npm ci`) and, for
+# gen/go, Debian's golang-go, protoc-gen-go-grpc and golang-google-protobuf-dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 
-# buf.gen.yaml lists the plugins; they come from the virtualenv (pinned versions).
-rm -rf gen/mcpcoordinator
+# protoc-gen-go built from Debian's golang-google-protobuf-dev source in GOPATH
+# mode (offline); /usr/bin/protoc-gen-go is the old 1.3 generator.
+if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/google.golang.org/protobuf ]; then
+  echo "generate.sh: gen/go needs Debian's golang-go, protoc-gen-go-grpc, golang-google-grpc-dev," \
+    "golang-google-protobuf-dev and golang-github-golang-protobuf-1-5-dev (see .ci/run)" >&2
+  exit 1
+fi
+GO_PLUGINS="$(mktemp -d)"
+trap 'rm -rf "$GO_PLUGINS"' EXIT
+GO111MODULE=off GOPATH="$GO_PLUGINS:/usr/share/gocode" \
+  go build -o "$GO_PLUGINS/protoc-gen-go" google.golang.org/protobuf/cmd/protoc-gen-go
+
+# buf.gen.yaml lists the plugins; the Python ones come from the virtualenv
+# (pinned versions), protoc-gen-es from tools/ (npm, locked).
+rm -rf gen/mcpcoordinator gen/ts/mcpcoordinator gen/ts/google gen/go/mcpcoordinator gen/go/google
 mkdir -p gen
-PATH="$(dirname "$(command -v "$PYTHON")"):$PATH" tools/node_modules/.bin/buf generate >/dev/null
+PATH="$GO_PLUGINS:$(dirname "$(command -v "$PYTHON")"):$PATH" tools/node_modules/.bin/buf generate >/dev/null
 touch gen/mcpcoordinator/__init__.py gen/mcpcoordinator/v1/__init__.py
+
+# gen/ts and gen/go are packages other projects depend on; their manifests
+# carry the service's version.
+VERSION="$("$PYTHON" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
+cat > gen/ts/package.json <<JSON
+{
+  "name": "@mcp-coordinator/client",
+  "version": "$VERSION",
+  "description": "Generated TypeScript/JavaScript for the MCP Coordinator contract (mcpcoordinator.v1), for @connectrpc/connect.",
+  "license": "MIT",
+  "type": "module",
+  "exports": {
+    ".": "./mcpcoordinator/v1/coordinator_pb.js",
+    "./google/api/*": "./google/api/*"
+  },
+  "dependencies": {
+    "@bufbuild/protobuf": "^2.17.0"
+  }
+}
+JSON
+cat > gen/go/go.mod <<GOMOD
+module github.com/insightpulseai/mcp-coordinator/gen/go
+
+go 1.19
+
+require (
+	google.golang.org/grpc v1.33.3
+	google.golang.org/protobuf v1.28.1
+)
+GOMOD
 
 # The OpenAPI document is derived from the same descriptors as the REST door.
 if "$PYTHON" -c "import coordinator.gateway.openapi" 2>/dev/null; then

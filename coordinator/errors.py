@@ -64,6 +64,23 @@ ERROR_TABLE: dict[ErrorCode, StatusMapping] = {
 }
 
 
+# What a target's MCP (JSON-RPC) error becomes for the caller: an answer, not an outage.
+MCP_ERROR_CODES: dict[int, ErrorCode] = {
+    -32700: ErrorCode.INVALID_ARGUMENT,  # parse error
+    -32600: ErrorCode.INVALID_ARGUMENT,  # invalid request
+    -32601: ErrorCode.UNIMPLEMENTED,  # method not found
+    -32602: ErrorCode.INVALID_ARGUMENT,  # invalid params (also: unknown tool)
+    -32002: ErrorCode.NOT_FOUND,  # resource not found
+}
+
+# Why an attempt on one target got no answer -> the code reported for that target (Aggregate's
+# per-target errors); any other reason is UNAVAILABLE.
+ATTEMPT_FAILURE_CODES: dict[str, ErrorCode] = {
+    "timeout": ErrorCode.DEADLINE_EXCEEDED,
+    "overloaded": ErrorCode.RESOURCE_EXHAUSTED,
+}
+
+
 class CoordinatorError(Exception):
     """A failure with a status code, safe to show to the caller.
 

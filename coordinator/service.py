@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from coordinator import __version__
 from coordinator.answers import check_deliverable
@@ -32,7 +32,13 @@ from coordinator.cache import (
 )
 from coordinator.calls import CallContext
 from coordinator.config import Settings
-from coordinator.errors import CoordinatorError, ErrorCode, invalid_argument
+from coordinator.errors import (
+    ATTEMPT_FAILURE_CODES,
+    MCP_ERROR_CODES,
+    CoordinatorError,
+    ErrorCode,
+    invalid_argument,
+)
 from coordinator.operations import Operation
 from coordinator.retry import (
     REPEATABLE_METHODS,
@@ -48,11 +54,27 @@ from coordinator.targets import McpErrorResponse, Target, TargetTimeout, TargetU
 log = logging.getLogger(__name__)
 
 
+# What one attempt on one target came to (Attempt.outcome in the proto):
+# ok, error_result (a tool result with isError), cached, skipped (not tried: why is in `error`),
+# timeout, unavailable, overloaded (the target's cap), unknown (may have run; not repeated),
+# mcp_error (an MCP error answer).
+AttemptOutcome = Literal[
+    "ok",
+    "error_result",
+    "cached",
+    "skipped",
+    "timeout",
+    "unavailable",
+    "overloaded",
+    "unknown",
+    "mcp_error",
+]
+
+
 @dataclass(frozen=True, slots=True)
 class Attempt:
     target: str
-    # See Attempt.outcome in the proto for the values.
-    outcome: str
+    outcome: AttemptOutcome
     latency_ms: float
     error: str = ""
 
@@ -523,6 +545,7 @@ class CoordinatorService:
             log.warning("target %s: circuit opened after repeated failures (%s)", name, exc)
         state.stats.record(elapsed, str(exc))
         timeout = isinstance(exc, TargetTimeout)
+        outcome: AttemptOutcome
         if not may_move_on(may_have_run=exc.may_have_run, read_only=read_only):
             outcome = "unknown"
         else:
@@ -659,15 +682,7 @@ class CoordinatorService:
             return await self._attempt(name, call.operation, call.no_cache, deadline)
         except _Moved as moved:
             attempt = moved.attempt
-            code = (
-                ErrorCode.DEADLINE_EXCEEDED
-                if attempt.outcome == "timeout"
-                else (
-                    ErrorCode.RESOURCE_EXHAUSTED
-                    if attempt.outcome == "overloaded"
-                    else ErrorCode.UNAVAILABLE
-                )
-            )
+            code = ATTEMPT_FAILURE_CODES.get(attempt.outcome, ErrorCode.UNAVAILABLE)
             return TargetFailure(code, attempt.error or attempt.outcome), attempt
         except CoordinatorError as error:
             attempt = Attempt(name, "mcp_error", self._ms_since(started), error.message)
@@ -761,17 +776,8 @@ class CoordinatorService:
         return frozenset(owners)
 
 
-_MCP_CODES = {
-    -32700: ErrorCode.INVALID_ARGUMENT,  # parse error
-    -32600: ErrorCode.INVALID_ARGUMENT,  # invalid request
-    -32601: ErrorCode.UNIMPLEMENTED,  # method not found
-    -32602: ErrorCode.INVALID_ARGUMENT,  # invalid params (also: unknown tool)
-    -32002: ErrorCode.NOT_FOUND,  # resource not found
-}
-
-
 def _mcp_error(target: str, exc: McpErrorResponse) -> CoordinatorError:
-    code = _MCP_CODES.get(exc.code, ErrorCode.UNKNOWN)
+    code = MCP_ERROR_CODES.get(exc.code, ErrorCode.UNKNOWN)
     return CoordinatorError(code, f"{target} answered MCP error {exc.code}: {exc.message}")
 
 
@@ -813,5 +819,5 @@ def _why_not(attempt: Attempt) -> str:
     )
 
 
-def _outcome_of(data: Any) -> str:
+def _outcome_of(data: Any) -> AttemptOutcome:
     return "error_result" if isinstance(data, dict) and data.get("isError") is True else "ok"

@@ -28,7 +28,7 @@ touch gen/mcpcoordinator/__init__.py gen/mcpcoordinator/v1/__init__.py
 
 # gen/ts and gen/go are packages other projects depend on; their manifests
 # carry the service's version.
-VERSION="$("$PYTHON" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
+VERSION="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' coordinator/__init__.py)"
 cat > gen/ts/package.json <<JSON
 {
   "name": "@mcp-coordinator/client",

@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import Receive, Scope, Send
 
+from coordinator import __version__
 from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
 from coordinator.errors import CoordinatorError, ErrorCode, invalid_argument
 
@@ -308,7 +309,7 @@ def build_gateway(
     public_methods: Sequence[str] = ("Health",),
     www_authenticate: str = DEFAULT_WWW_AUTHENTICATE,
     title: str = "MCP Coordinator",
-    version: str = "0.1.0",
+    version: str = __version__,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """A Starlette app serving every google.api.http binding of `services`.

@@ -12,6 +12,7 @@ import pytest
 from google.protobuf import json_format
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 
+from coordinator import __version__
 from tests.integration.conftest import AUTH, Running, running, settings_for
 from tests.support.mcp_servers import SampleServer
 
@@ -166,7 +167,7 @@ async def test_route_aggregate_status_need_the_api_key(
 
 async def test_health_is_open_and_lists_targets(coordinator: Running) -> None:
     health = await coordinator.stub.Health(pb.HealthRequest())
-    assert (health.status, health.version) == ("ok", "0.1.0")
+    assert (health.status, health.version) == ("ok", __version__)
     assert list(health.targets) == ["odoo_prod", "odoo_lab"]
 
 

@@ -34,10 +34,13 @@ from coordinator.rpc import SERVICE_DESCRIPTOR, coordinator_handlers
 from coordinator.service import CoordinatorService
 from coordinator.targets import Target, open_target
 from coordinator.usage import open_usage_recorder
+from coordinator.usage.readers import open_usage_reader
 
 log = logging.getLogger(__name__)
 
 WARM_UP_SECONDS = 30.0
+# The in-process window the Usage RPC answers from when no database is configured.
+USAGE_WINDOW_EVENTS = 10_000
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -81,6 +84,15 @@ class Coordinator:
                 database_url=settings.database_url,
                 supabase_url=settings.supabase_url,
                 supabase_key=settings.supabase_service_role_key,
+                ring_size=USAGE_WINDOW_EVENTS,
+            )
+        )
+        usage_reader = await self._stack.enter_async_context(
+            open_usage_reader(
+                recorder,
+                database_url=settings.database_url,
+                supabase_url=settings.supabase_url,
+                supabase_key=settings.supabase_service_role_key,
             )
         )
         self.metrics = Metrics(settings.target_names)
@@ -102,7 +114,9 @@ class Coordinator:
             )
         )
         observer = RequestObserver(recorder, self.metrics)
-        handlers = coordinator_handlers(self.service, settings.api_key, observer)
+        handlers = coordinator_handlers(
+            self.service, settings.api_key, observer, usage=usage_reader
+        )
         services = [(SERVICE_DESCRIPTOR, handlers)]
 
         self.grpc = await self._stack.enter_async_context(

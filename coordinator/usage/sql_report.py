@@ -1,0 +1,114 @@
+"""What both SQL backings share: the arguments of the functions of
+`migrations/004_usage_report.sql` and the conversion of their rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, cast
+
+from coordinator.usage.report import (
+    CountRow,
+    Decision,
+    DecisionAttempt,
+    Dimension,
+    GroupLevel,
+    GroupRow,
+    UsageQuery,
+    from_micros,
+)
+
+Row = Mapping[str, Any]
+
+
+def filter_arguments(query: UsageQuery) -> dict[str, Any]:
+    """The window and filters, by the functions' parameter names (None: no filter)."""
+    wanted = query.filter
+    return {
+        "p_start": query.start,
+        "p_end": query.end,
+        "p_target": wanted.target,
+        "p_door": wanted.door,
+        "p_key_id": wanted.key_id,
+        "p_outcome": wanted.outcome,
+        "p_request_id": wanted.request_id,
+    }
+
+
+def series_arguments(query: UsageQuery) -> dict[str, Any]:
+    return {**filter_arguments(query), "p_bucket_seconds": query.bucket_seconds}
+
+
+def recent_arguments(query: UsageQuery) -> dict[str, Any]:
+    before = query.before
+    return {
+        **filter_arguments(query),
+        # One more than a page: its presence says that an older page exists.
+        "p_limit": query.page_size + 1,
+        "p_before_time": None if before is None else before.time,
+        "p_before_request_id": None if before is None else before.request_id,
+    }
+
+
+def as_json_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments as JSON values (times as ISO 8601 text, which PostgreSQL reads exactly)."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in arguments.items()}
+
+
+def group_row(row: Row) -> GroupRow:
+    level = cast(GroupLevel, row["level"])
+    p50, p95, p99 = (float(v) for v in row["latency_ms"])
+    key = row["target"] if level == "target" else row["door"] if level == "door" else ""
+    return GroupRow(
+        level=level,
+        bucket=None if row["bucket_us"] is None else from_micros(int(row["bucket_us"])),
+        key=key,
+        requests=int(row["requests"]),
+        errors=int(row["errors"]),
+        failovers=int(row["failovers"]),
+        cached=int(row["cached"]),
+        latency_ms=(p50, p95, p99),
+    )
+
+
+def count_row(row: Row) -> CountRow:
+    return CountRow(
+        dimension=cast(Dimension, row["dimension"]),
+        key=row["key"],
+        detail=row["detail"],
+        count=int(row["count"]),
+    )
+
+
+def decision_row(row: Row) -> Decision:
+    attempts = row["attempts"]
+    if isinstance(attempts, str):  # asyncpg hands jsonb over as text
+        attempts = json.loads(attempts)
+    return Decision(
+        request_id=row["request_id"],
+        time=from_micros(int(row["time_us"])),
+        door=row["door"],
+        method=row["method"],
+        operation=row["operation"],
+        tool_or_method=row["tool_or_method"],
+        target=row["target"],
+        rule=row["rule"] or "",
+        reason=row["reason"] or "",
+        confidence=float(row["confidence"] or 0.0),
+        outcome=row["outcome"],
+        status_code=row["status_code"],
+        latency_ms=float(row["latency_ms"]),
+        cached=bool(row["cached"]),
+        failover=bool(row["failover"]),
+        attempts=tuple(
+            DecisionAttempt(
+                target=str(a.get("target", "")),
+                outcome=str(a.get("outcome", "")),
+                latency_ms=float(a.get("latency_ms") or 0.0),
+                error=str(a.get("error") or ""),
+            )
+            for a in attempts
+        ),
+        key_id=row["api_key_id"] or "",
+    )

@@ -58,7 +58,8 @@ def as_json_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
 
 def group_row(row: Row) -> GroupRow:
     level = cast(GroupLevel, row["level"])
-    p50, p95, p99 = (float(v) for v in row["latency_ms"])
+    # The whole-window group of an empty window has no percentiles.
+    p50, p95, p99 = (float(v) for v in row["latency_ms"] or (0.0, 0.0, 0.0))
     key = row["target"] if level == "target" else row["door"] if level == "door" else ""
     return GroupRow(
         level=level,

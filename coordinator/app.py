@@ -25,6 +25,7 @@ from starlette.routing import Route
 from coordinator import __version__
 from coordinator.cache import open_cache
 from coordinator.config import Settings
+from coordinator.dashboard import dashboard_routes
 from coordinator.gateway import build_gateway
 from coordinator.grpc_server import GrpcDoor
 from coordinator.metrics import Metrics
@@ -127,7 +128,10 @@ class Coordinator:
         # cannot match, gets a google.rpc.Status answer.
         http_app = build_gateway(
             services=services,
-            extra_routes=[Route("/metrics", self._metrics_endpoint, methods=["GET"])],
+            extra_routes=[
+                Route("/metrics", self._metrics_endpoint, methods=["GET"]),
+                *dashboard_routes(),
+            ],
         )
         config = uvicorn.Config(
             http_app,

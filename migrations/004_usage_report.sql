@@ -8,8 +8,8 @@ CREATE INDEX IF NOT EXISTS usage_events_door_time_idx ON usage_events (door, tim
 CREATE INDEX IF NOT EXISTS usage_events_api_key_id_time_idx ON usage_events (api_key_id, time);
 CREATE INDEX IF NOT EXISTS usage_events_request_id_idx ON usage_events (request_id);
 
--- Per bucket and target, per bucket, over the whole window, and per bucket and door (`level`).
--- Percentiles interpolate between the two nearest values (percentile_cont).
+-- Per bucket and target, per bucket, and over the whole window (`level`); the percentiles
+-- interpolate between the two nearest values (percentile_cont).
 CREATE OR REPLACE FUNCTION usage_series(
     p_start timestamptz,
     p_end timestamptz,
@@ -24,7 +24,6 @@ RETURNS TABLE (
     level text,
     bucket_us bigint,
     target text,
-    door text,
     requests bigint,
     errors bigint,
     failovers bigint,
@@ -36,7 +35,7 @@ AS $$
     WITH selected AS (
         SELECT date_bin(make_interval(secs => p_bucket_seconds), e.time, timestamptz 'epoch')
                    AS bucket,
-               e.target, e.door, e.outcome, e.failover, e.cached, e.latency_ms
+               e.target, e.outcome, e.failover, e.cached, e.latency_ms
         FROM usage_events e
         WHERE e.time >= p_start AND e.time < p_end
           AND (p_target IS NULL OR e.target = p_target)
@@ -45,15 +44,9 @@ AS $$
           AND (p_outcome IS NULL OR e.outcome = p_outcome)
           AND (p_request_id IS NULL OR e.request_id = p_request_id)
     )
-    SELECT CASE
-               WHEN grouping(bucket, target, door) = 1 THEN 'target'
-               WHEN grouping(bucket, target, door) = 3 THEN 'bucket'
-               WHEN grouping(bucket, target, door) = 2 THEN 'door'
-               ELSE 'all'
-           END,
+    SELECT CASE grouping(bucket, target) WHEN 0 THEN 'target' WHEN 1 THEN 'bucket' ELSE 'all' END,
            (extract(epoch FROM bucket) * 1000000)::bigint,
            target,
-           door,
            count(*),
            count(*) FILTER (WHERE outcome <> 'ok'),
            count(*) FILTER (WHERE failover),
@@ -61,7 +54,37 @@ AS $$
            percentile_cont(ARRAY[0.5, 0.95, 0.99]::double precision[])
                WITHIN GROUP (ORDER BY latency_ms)
     FROM selected
-    GROUP BY GROUPING SETS ((bucket, target), (bucket), (), (bucket, door))
+    GROUP BY GROUPING SETS ((bucket, target), (bucket), ())
+$$;
+
+-- Requests per bucket and door: counts only, so a hash aggregate in a query of its own.
+CREATE OR REPLACE FUNCTION usage_doors(
+    p_start timestamptz,
+    p_end timestamptz,
+    p_bucket_seconds integer,
+    p_target text DEFAULT NULL,
+    p_door text DEFAULT NULL,
+    p_key_id text DEFAULT NULL,
+    p_outcome text DEFAULT NULL,
+    p_request_id text DEFAULT NULL
+)
+RETURNS TABLE (bucket_us bigint, door text, requests bigint)
+LANGUAGE sql STABLE
+AS $$
+    SELECT (extract(epoch FROM bucket) * 1000000)::bigint, door, count(*)
+    FROM (
+        SELECT date_bin(make_interval(secs => p_bucket_seconds), e.time, timestamptz 'epoch')
+                   AS bucket,
+               e.door
+        FROM usage_events e
+        WHERE e.time >= p_start AND e.time < p_end
+          AND (p_target IS NULL OR e.target = p_target)
+          AND (p_door IS NULL OR e.door = p_door)
+          AND (p_key_id IS NULL OR e.api_key_id = p_key_id)
+          AND (p_outcome IS NULL OR e.outcome = p_outcome)
+          AND (p_request_id IS NULL OR e.request_id = p_request_id)
+    ) selected
+    GROUP BY bucket, door
 $$;
 
 -- Counts over the whole window by rule and reason, door, operation, key id and target.

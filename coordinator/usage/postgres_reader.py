@@ -10,16 +10,9 @@ from typing import Any
 import asyncpg
 
 from coordinator.errors import CoordinatorError, ErrorCode
-from coordinator.usage.report import UsageQuery, UsageReport, build_report
+from coordinator.usage.report import UsageQuery, UsageReport
 from coordinator.usage.sink import SinkName
-from coordinator.usage.sql_report import (
-    count_row,
-    decision_row,
-    filter_arguments,
-    group_row,
-    recent_arguments,
-    series_arguments,
-)
+from coordinator.usage.sql_report import function_calls, report_from_rows
 
 APPLICATION_NAME = "mcp-coordinator-usage-report"
 _DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
@@ -38,7 +31,7 @@ class PostgresReader:
         dsn: str,
         *,
         schema: str | None = None,
-        pool_size: int = 3,
+        pool_size: int = 4,
         connect_timeout: float = 5.0,
         command_timeout: float = 10.0,
     ) -> None:
@@ -88,25 +81,18 @@ class PostgresReader:
         return await pool.fetch(sql, *values)
 
     async def report(self, query: UsageQuery) -> UsageReport:
+        calls = function_calls(query)
         try:
-            recent = self._fetch("usage_recent", recent_arguments(query))
-            if query.recent_only:
-                return build_report(
-                    "postgres", query, (), (), [decision_row(dict(r)) for r in await recent]
-                )
-            groups, counts, decisions = await asyncio.gather(
-                self._fetch("usage_series", series_arguments(query)),
-                self._fetch("usage_breakdown", filter_arguments(query)),
-                recent,
+            # Each function on a connection of its own: PostgreSQL runs them side by side.
+            results = await asyncio.gather(
+                *(self._fetch(function, arguments) for function, arguments in calls.items())
             )
         except _DB_ERRORS as exc:
             raise CoordinatorError(
                 ErrorCode.UNAVAILABLE, f"usage database unavailable: {type(exc).__name__}: {exc}"
             ) from exc
-        return build_report(
-            "postgres",
-            query,
-            [group_row(dict(r)) for r in groups],
-            [count_row(dict(r)) for r in counts],
-            [decision_row(dict(r)) for r in decisions],
-        )
+        rows = {
+            function: [dict(r) for r in found]
+            for function, found in zip(calls, results, strict=True)
+        }
+        return report_from_rows("postgres", query, rows)

@@ -83,11 +83,11 @@ class UsageQuery:
 
 @dataclass(frozen=True, slots=True)
 class GroupRow:
-    """One group of requests. `bucket` is None at level "all"; `key` is the target at level
-    "target", the door at level "door", empty otherwise."""
+    """One group of requests. `bucket` (its start in microseconds since 1970) is None at level
+    "all"; `key` is the target at level "target", the door at level "door", empty otherwise."""
 
     level: GroupLevel
-    bucket: datetime | None
+    bucket: int | None
     key: str
     requests: int
     errors: int
@@ -137,7 +137,7 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    start: datetime
+    start_us: int  # microseconds since 1970: thousands of points are kept as plain integers
     target: str
     requests: int
     errors: int
@@ -150,7 +150,7 @@ class Counts:
 
 @dataclass(frozen=True, slots=True)
 class DoorCount:
-    start: datetime
+    start_us: int
     door: str
     requests: int
 
@@ -187,10 +187,10 @@ class UsageReader(Protocol):
         """Raises `CoordinatorError` (UNAVAILABLE) when the backing cannot answer."""
 
 
-def _counts(row: GroupRow, start: datetime, target: str) -> Counts:
+def _counts(row: GroupRow, start_us: int, target: str) -> Counts:
     p50, p95, p99 = row.latency_ms
     return Counts(
-        start=start,
+        start_us=start_us,
         target=target,
         requests=row.requests,
         errors=row.errors,
@@ -217,11 +217,12 @@ def build_report(
     series: list[Counts] = []
     totals: list[Counts] = []
     doors: list[DoorCount] = []
-    summary = None if query.recent_only else _counts(_EMPTY, query.start, "")
+    window_start = to_micros(query.start)
+    summary = None if query.recent_only else _counts(_EMPTY, window_start, "")
     for row in groups:
         if row.level == "all":
             if row.requests:
-                summary = _counts(row, query.start, "")
+                summary = _counts(row, window_start, "")
             continue
         assert row.bucket is not None
         if row.level == "target":
@@ -230,9 +231,9 @@ def build_report(
             totals.append(_counts(row, row.bucket, ""))
         else:
             doors.append(DoorCount(row.bucket, row.key, row.requests))
-    series.sort(key=lambda c: (c.start, c.target))
-    totals.sort(key=lambda c: c.start)
-    doors.sort(key=lambda d: (d.start, d.door))
+    series.sort(key=lambda c: (c.start_us, c.target))
+    totals.sort(key=lambda c: c.start_us)
+    doors.sort(key=lambda d: (d.start_us, d.door))
 
     by_dimension: dict[str, list[CountRow]] = {}
     for count in counts:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -16,8 +16,11 @@ from coordinator.usage.report import (
     GroupLevel,
     GroupRow,
     UsageQuery,
+    UsageReport,
+    build_report,
     from_micros,
 )
+from coordinator.usage.sink import SinkName
 
 Row = Mapping[str, Any]
 
@@ -51,6 +54,33 @@ def recent_arguments(query: UsageQuery) -> dict[str, Any]:
     }
 
 
+def function_calls(query: UsageQuery) -> dict[str, dict[str, Any]]:
+    """The SQL functions that answer `query`, with their arguments, by function name."""
+    if query.recent_only:
+        return {"usage_recent": recent_arguments(query)}
+    return {
+        "usage_series": series_arguments(query),
+        "usage_doors": series_arguments(query),
+        "usage_breakdown": filter_arguments(query),
+        "usage_recent": recent_arguments(query),
+    }
+
+
+def report_from_rows(
+    source: SinkName, query: UsageQuery, rows: Mapping[str, Sequence[Row]]
+) -> UsageReport:
+    """The report from each function's rows (as `function_calls` named them)."""
+    groups = [group_row(r) for r in rows.get("usage_series", ())]
+    groups += [door_row(r) for r in rows.get("usage_doors", ())]
+    return build_report(
+        source,
+        query,
+        groups,
+        [count_row(r) for r in rows.get("usage_breakdown", ())],
+        [decision_row(r) for r in rows["usage_recent"]],
+    )
+
+
 def as_json_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
     """The arguments as JSON values (times as ISO 8601 text, which PostgreSQL reads exactly)."""
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in arguments.items()}
@@ -60,16 +90,28 @@ def group_row(row: Row) -> GroupRow:
     level = cast(GroupLevel, row["level"])
     # The whole-window group of an empty window has no percentiles.
     p50, p95, p99 = (float(v) for v in row["latency_ms"] or (0.0, 0.0, 0.0))
-    key = row["target"] if level == "target" else row["door"] if level == "door" else ""
     return GroupRow(
         level=level,
-        bucket=None if row["bucket_us"] is None else from_micros(int(row["bucket_us"])),
-        key=key,
+        bucket=None if row["bucket_us"] is None else int(row["bucket_us"]),
+        key=row["target"] if level == "target" else "",
         requests=int(row["requests"]),
         errors=int(row["errors"]),
         failovers=int(row["failovers"]),
         cached=int(row["cached"]),
         latency_ms=(p50, p95, p99),
+    )
+
+
+def door_row(row: Row) -> GroupRow:
+    return GroupRow(
+        level="door",
+        bucket=int(row["bucket_us"]),
+        key=row["door"],
+        requests=int(row["requests"]),
+        errors=0,
+        failovers=0,
+        cached=0,
+        latency_ms=(0.0, 0.0, 0.0),
     )
 
 

@@ -12,17 +12,9 @@ from postgrest import APIError
 from supabase import AsyncClient, AsyncClientOptions, SupabaseException
 
 from coordinator.errors import CoordinatorError, ErrorCode
-from coordinator.usage.report import UsageQuery, UsageReport, build_report
+from coordinator.usage.report import UsageQuery, UsageReport
 from coordinator.usage.sink import SinkName
-from coordinator.usage.sql_report import (
-    as_json_arguments,
-    count_row,
-    decision_row,
-    filter_arguments,
-    group_row,
-    recent_arguments,
-    series_arguments,
-)
+from coordinator.usage.sql_report import as_json_arguments, function_calls, report_from_rows
 
 
 class SupabaseReader:
@@ -79,14 +71,10 @@ class SupabaseReader:
         return rows
 
     async def report(self, query: UsageQuery) -> UsageReport:
+        calls = function_calls(query)
         try:
-            if query.recent_only:
-                decisions = await self._call("usage_recent", recent_arguments(query))
-                return build_report("supabase", query, (), (), [decision_row(r) for r in decisions])
-            groups, counts, decisions = await asyncio.gather(
-                self._call("usage_series", series_arguments(query)),
-                self._call("usage_breakdown", filter_arguments(query)),
-                self._call("usage_recent", recent_arguments(query)),
+            results = await asyncio.gather(
+                *(self._call(function, arguments) for function, arguments in calls.items())
             )
         except APIError as exc:
             raise CoordinatorError(
@@ -97,10 +85,4 @@ class SupabaseReader:
             raise CoordinatorError(
                 ErrorCode.UNAVAILABLE, f"Supabase unavailable: {type(exc).__name__}: {exc}"
             ) from exc
-        return build_report(
-            "supabase",
-            query,
-            [group_row(r) for r in groups],
-            [count_row(r) for r in counts],
-            [decision_row(r) for r in decisions],
-        )
+        return report_from_rows("supabase", query, dict(zip(calls, results, strict=True)))

@@ -22,7 +22,6 @@ from coordinator.usage.report import (
     UsageQuery,
     UsageReport,
     build_report,
-    from_micros,
     percentile_cont,
     to_micros,
 )
@@ -60,7 +59,7 @@ def _groups(events: Iterable[UsageEvent], bucket_seconds: int) -> list[GroupRow]
         rows.append(
             GroupRow(
                 level=level,
-                bucket=None if start is None else from_micros(start),
+                bucket=start,
                 key=key,
                 requests=len(group),
                 errors=sum(e.outcome != "ok" for e in group),

@@ -10,6 +10,8 @@ Fills a schema of its own (`bench_usage_report`, dropped first) with `--rows` ro
   50 recent decisions), its four SQL functions running side by side on the reader's pool;
 - each of those functions alone;
 - the latest 100 decisions (`recent_only`), and the next page after them.
+- for comparison, the same 24-hour answer from the in-process window (10,000 events, what the
+  coordinator keeps without a database), computed in the calling thread.
 Budgets: 200 ms p50 for the 24-hour answer, 20 ms p50 for the latest 100 decisions.
 """
 
@@ -27,10 +29,11 @@ from typing import Any
 import asyncpg
 
 from coordinator import convert
-from coordinator.usage import apply_migrations
+from coordinator.usage import UsageAttempt, UsageEvent, apply_migrations
 from coordinator.usage.postgres_reader import PostgresReader
 from coordinator.usage.report import UsageQuery
 from coordinator.usage.sql_report import function_calls
+from coordinator.usage.window import report_from_events
 
 DSN = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 SCHEMA = "bench_usage_report"
@@ -82,6 +85,32 @@ async def fill(rows: int, spread_hours: float, now: datetime) -> None:
         await connection.close()
 
 
+def window_events(count: int, now: datetime) -> list[UsageEvent]:
+    """`count` events spread over the last 24 hours, varied like the SQL rows."""
+    return [
+        UsageEvent(
+            request_id=f"window-{n}",
+            time=now - timedelta(seconds=1 + n * 86_000 / count),
+            door=("grpc", "http", "mcp")[n % 3],
+            method="Route",
+            operation="query",
+            tool_or_method=("query", "get_record", "list_skills", "tools/list")[n % 4],
+            target=("odoo_prod", "odoo_lab", "odoo_qa")[(n // 7) % 3],
+            rule="default",
+            reason="Default target",
+            confidence=0.9,
+            outcome="error" if n % 20 == 0 else "ok",
+            status_code="OK",
+            latency_ms=1.0 + (n * 7919) % 1000 / 10,
+            cached=n % 3 == 0,
+            failover=n % 25 == 0,
+            attempts=(UsageAttempt("odoo_prod", "ok", 3.1),),
+            api_key_id=f"key-{n % 5}",
+        )
+        for n in range(count)
+    ]
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -120,6 +149,11 @@ async def main() -> None:
         async def answer(query: UsageQuery) -> None:
             convert.usage_response(await reader.report(query)).SerializeToString()
 
+        events = window_events(10_000, now)
+
+        async def in_window() -> None:
+            convert.usage_response(report_from_events(events, day)).SerializeToString()
+
         pool = await reader._open()  # the reader's own pool: the parts alone, same connections
 
         async def call(function: str, arguments: dict[str, Any]) -> None:
@@ -136,6 +170,7 @@ async def main() -> None:
                 for function, arguments in function_calls(day).items()
             },
             "latest 100 decisions": lambda: answer(latest),
+            "in-process window (10,000 events), 24 h, 1-minute buckets": in_window,
             "next 100 decisions (page token)": lambda: answer(next_page),
         }
         timings: dict[str, list[float]] = {name: [] for name in cases}

@@ -163,10 +163,9 @@ function showProblem(text) {
 
 function render() {
   const usage = state.usage;
-  $("source").textContent = `(${usage.source}, ${timeLabel(usage.window_start, true)} to ${timeLabel(
-    usage.window_end,
-    true,
-  )})`;
+  const where = usage.source === "memory" ? "this process's latest requests" : usage.source;
+  const from = timeLabel(usage.window_start, true);
+  $("source").textContent = `(${where}, ${from} to ${timeLabel(usage.window_end, true)})`;
   renderSummary(usage);
   renderTargets(state.status);
   renderTargetChoices(state.status);

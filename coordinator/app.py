@@ -25,6 +25,7 @@ from starlette.routing import Route
 from coordinator import __version__
 from coordinator.cache import open_cache
 from coordinator.config import Settings
+from coordinator.dashboard import dashboard_routes
 from coordinator.gateway import build_gateway
 from coordinator.grpc_server import GrpcDoor
 from coordinator.metrics import Metrics
@@ -34,10 +35,13 @@ from coordinator.rpc import SERVICE_DESCRIPTOR, coordinator_handlers
 from coordinator.service import CoordinatorService
 from coordinator.targets import Target, open_target
 from coordinator.usage import open_usage_recorder
+from coordinator.usage.readers import open_usage_reader
 
 log = logging.getLogger(__name__)
 
 WARM_UP_SECONDS = 30.0
+# The in-process window the Usage RPC answers from when no database is configured.
+USAGE_WINDOW_EVENTS = 10_000
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -81,6 +85,15 @@ class Coordinator:
                 database_url=settings.database_url,
                 supabase_url=settings.supabase_url,
                 supabase_key=settings.supabase_service_role_key,
+                ring_size=USAGE_WINDOW_EVENTS,
+            )
+        )
+        usage_reader = await self._stack.enter_async_context(
+            open_usage_reader(
+                recorder,
+                database_url=settings.database_url,
+                supabase_url=settings.supabase_url,
+                supabase_key=settings.supabase_service_role_key,
             )
         )
         self.metrics = Metrics(settings.target_names)
@@ -105,7 +118,9 @@ class Coordinator:
             )
         )
         observer = RequestObserver(recorder, self.metrics)
-        handlers = coordinator_handlers(self.service, settings.api_key, observer)
+        handlers = coordinator_handlers(
+            self.service, settings.api_key, observer, usage=usage_reader
+        )
         services = [(SERVICE_DESCRIPTOR, handlers)]
 
         self.grpc = await self._stack.enter_async_context(
@@ -116,7 +131,10 @@ class Coordinator:
         # cannot match, gets a google.rpc.Status answer.
         http_app = build_gateway(
             services=services,
-            extra_routes=[Route("/metrics", self._metrics_endpoint, methods=["GET"])],
+            extra_routes=[
+                Route("/metrics", self._metrics_endpoint, methods=["GET"]),
+                *dashboard_routes(),
+            ],
         )
         config = uvicorn.Config(
             http_app,

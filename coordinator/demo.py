@@ -57,6 +57,7 @@ def examples(http_port: int, grpc_port: int, api_key: str) -> str:
     return f"""
 MCP Coordinator demo is running.
   REST  {base}      gRPC 127.0.0.1:{grpc_port}      API key: {api_key}
+  Dashboard {base}/dashboard  (open it in a browser; it asks for the API key)
 
 Try (in another terminal):
   curl -s {base}/health

@@ -14,6 +14,7 @@ import asyncio
 import hmac
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from google.protobuf.message import Message
 from mcpcoordinator.v1 import coordinator_pb2 as pb
@@ -23,6 +24,8 @@ from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
 from coordinator.errors import CoordinatorError, ErrorCode
 from coordinator.observe import RequestObserver
 from coordinator.service import CoordinatorService, RequestTrace
+from coordinator.usage.report import UsageReader
+from coordinator.usage.window import WindowReader
 
 SERVICE_DESCRIPTOR = pb.DESCRIPTOR.services_by_name["CoordinatorService"]
 API_KEY_METADATA = "x-api-key"
@@ -52,10 +55,22 @@ class ApiKeyCheck:
 Body = Callable[[Message, CallContext, RequestTrace], Awaitable[Message]]
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def coordinator_handlers(
-    service: CoordinatorService, api_key: str | None, observer: RequestObserver | None = None
+    service: CoordinatorService,
+    api_key: str | None,
+    observer: RequestObserver | None = None,
+    *,
+    usage: UsageReader | None = None,
+    clock: Callable[[], datetime] = _utc_now,
 ) -> ServiceHandlers:
+    """`usage` answers the Usage RPC; without it, the observer's in-process window does."""
     check_key = ApiKeyCheck(api_key)
+    if usage is None and observer is not None:
+        usage = WindowReader(observer.recorder.window)
 
     def handler(method: str, body: Body, *, needs_key: bool, traced: bool) -> UnaryHandler:
         async def handle(request: Message, ctx: CallContext) -> Message:
@@ -105,9 +120,18 @@ def coordinator_handlers(
             )
         return response
 
+    async def usage_report(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
+        assert isinstance(request, pb.UsageRequest)
+        query = convert.usage_query(request, clock())
+        if usage is None:
+            raise CoordinatorError(ErrorCode.FAILED_PRECONDITION, "usage is not recorded here")
+        return convert.usage_response(await usage.report(query))
+
     return {
         "Route": handler("Route", route, needs_key=True, traced=True),
         "Aggregate": handler("Aggregate", aggregate, needs_key=True, traced=True),
         "Health": handler("Health", health, needs_key=False, traced=False),
         "Status": handler("Status", status, needs_key=True, traced=False),
+        # Scope "status" or "dashboard" once keys carry scopes.
+        "Usage": handler("Usage", usage_report, needs_key=True, traced=False),
     }

@@ -121,6 +121,10 @@ class UsageRecorder:
         """The most recent events, newest first, from the in-process ring (any sink)."""
         return list(itertools.islice(reversed(self._ring), max(limit, 0)))
 
+    def window(self) -> list[UsageEvent]:
+        """Every event of the in-process ring, oldest first (the Usage RPC's window)."""
+        return list(self._ring)
+
     def stats(self) -> UsageStats:
         return UsageStats(
             sink=self.sink_name,

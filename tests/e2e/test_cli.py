@@ -219,6 +219,9 @@ def test_demo_starts_samples_and_coordinator_and_stops_cleanly() -> None:
     )
     try:
         wait_for_line(process, "MCP Coordinator demo is running")
+        dashboard = wait_for_line(process, "Dashboard ").split()[1]
+        assert dashboard == f"http://127.0.0.1:{http_port}/dashboard"
+        assert "<title>MCP Coordinator dashboard</title>" in httpx.get(dashboard, timeout=10).text
         health = httpx.get(f"http://127.0.0.1:{http_port}/health", timeout=10).json()
         assert health["targets"] == ["odoo_prod", "odoo_lab"]
         routed = httpx.post(

@@ -51,6 +51,13 @@ class StandInCore:
         response.targets["odoo_prod"].requests = 3
         return response
 
+    async def usage(self, request: Message, context: CallContext) -> Message:
+        self.requests.append((request, context))
+        response = pb.UsageResponse(source="memory", bucket_seconds=60)
+        response.window_start.FromSeconds(1_764_504_000)
+        response.series.add(target="odoo_prod", requests=7, latency_p50_ms=1.5)
+        return response
+
 
 @pytest.fixture
 def core() -> StandInCore:
@@ -68,6 +75,7 @@ async def api(core: StandInCore) -> AsyncIterator[httpx.AsyncClient]:
                     "Aggregate": core.aggregate,
                     "Health": core.health,
                     "Status": core.status,
+                    "Usage": core.usage,
                 },
             )
         ]
@@ -133,3 +141,35 @@ async def test_status_int64_counters_are_strings(api: httpx.AsyncClient) -> None
     assert body["targets"]["odoo_prod"]["requests"] == "3"
     assert body["targets"]["odoo_prod"]["healthy"] is True
     assert body["cache"] is None
+
+
+async def test_usage_query_parameters_fill_the_request(
+    api: httpx.AsyncClient, core: StandInCore
+) -> None:
+    response = await api.get(
+        "/usage",
+        params={
+            "window_seconds": "86400",
+            "bucket_seconds": "60",
+            "target": "odoo_lab",
+            "outcome": "error",
+            "recent_only": "true",
+            "page_size": "100",
+        },
+        headers={"X-API-Key": "k"},
+    )
+
+    assert response.status_code == 200
+    request, _ = core.requests[-1]
+    assert request == pb.UsageRequest(
+        window_seconds=86400,
+        bucket_seconds=60,
+        target="odoo_lab",
+        outcome="error",
+        recent_only=True,
+        page_size=100,
+    )
+    body = response.json()
+    assert body["window_start"] == "2025-11-30T12:00:00Z"
+    assert body["series"][0]["requests"] == "7"
+    assert body["series"][0]["latency_p50_ms"] == 1.5

@@ -33,9 +33,10 @@ def test_coordinator_document_has_the_documented_routes_and_security() -> None:
         ("/aggregate", "post"),
         ("/health", "get"),
         ("/status", "get"),
+        ("/usage", "get"),
     }
     assert operations[("/health", "get")]["security"] == []
-    for key in [("/route", "post"), ("/aggregate", "post"), ("/status", "get")]:
+    for key in [("/route", "post"), ("/aggregate", "post"), ("/status", "get"), ("/usage", "get")]:
         assert operations[key]["security"] == [{"ApiKeyAuth": []}]
     assert document["components"]["securitySchemes"]["ApiKeyAuth"] == {
         "type": "apiKey",

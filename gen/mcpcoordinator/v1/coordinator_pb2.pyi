@@ -1,5 +1,8 @@
+import datetime
+
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -251,3 +254,155 @@ class UsageStatus(_message.Message):
     dropped: int
     last_error: str
     def __init__(self, sink: _Optional[str] = ..., state: _Optional[str] = ..., queued: _Optional[int] = ..., written: _Optional[int] = ..., dropped: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
+
+class UsageRequest(_message.Message):
+    __slots__ = ("window_seconds", "bucket_seconds", "target", "door", "key_id", "outcome", "request_id", "page_size", "page_token", "recent_only")
+    WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    DOOR_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RECENT_ONLY_FIELD_NUMBER: _ClassVar[int]
+    window_seconds: int
+    bucket_seconds: int
+    target: str
+    door: str
+    key_id: str
+    outcome: str
+    request_id: str
+    page_size: int
+    page_token: str
+    recent_only: bool
+    def __init__(self, window_seconds: _Optional[int] = ..., bucket_seconds: _Optional[int] = ..., target: _Optional[str] = ..., door: _Optional[str] = ..., key_id: _Optional[str] = ..., outcome: _Optional[str] = ..., request_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., recent_only: _Optional[bool] = ...) -> None: ...
+
+class UsageResponse(_message.Message):
+    __slots__ = ("source", "window_start", "window_end", "bucket_seconds", "summary", "series", "totals", "doors", "breakdown", "recent", "next_page_token")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    DOORS_FIELD_NUMBER: _ClassVar[int]
+    BREAKDOWN_FIELD_NUMBER: _ClassVar[int]
+    RECENT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    window_start: _timestamp_pb2.Timestamp
+    window_end: _timestamp_pb2.Timestamp
+    bucket_seconds: int
+    summary: UsageCounts
+    series: _containers.RepeatedCompositeFieldContainer[UsageCounts]
+    totals: _containers.RepeatedCompositeFieldContainer[UsageCounts]
+    doors: _containers.RepeatedCompositeFieldContainer[DoorCount]
+    breakdown: UsageBreakdown
+    recent: _containers.RepeatedCompositeFieldContainer[UsageDecision]
+    next_page_token: str
+    def __init__(self, source: _Optional[str] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket_seconds: _Optional[int] = ..., summary: _Optional[_Union[UsageCounts, _Mapping]] = ..., series: _Optional[_Iterable[_Union[UsageCounts, _Mapping]]] = ..., totals: _Optional[_Iterable[_Union[UsageCounts, _Mapping]]] = ..., doors: _Optional[_Iterable[_Union[DoorCount, _Mapping]]] = ..., breakdown: _Optional[_Union[UsageBreakdown, _Mapping]] = ..., recent: _Optional[_Iterable[_Union[UsageDecision, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UsageCounts(_message.Message):
+    __slots__ = ("start_time", "target", "requests", "errors", "failovers", "cached", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    FAILOVERS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P50_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P95_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P99_MS_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    target: str
+    requests: int
+    errors: int
+    failovers: int
+    cached: int
+    latency_p50_ms: float
+    latency_p95_ms: float
+    latency_p99_ms: float
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., target: _Optional[str] = ..., requests: _Optional[int] = ..., errors: _Optional[int] = ..., failovers: _Optional[int] = ..., cached: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p95_ms: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ...) -> None: ...
+
+class DoorCount(_message.Message):
+    __slots__ = ("start_time", "door", "requests")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    DOOR_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    door: str
+    requests: int
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., door: _Optional[str] = ..., requests: _Optional[int] = ...) -> None: ...
+
+class UsageBreakdown(_message.Message):
+    __slots__ = ("by_reason", "by_door", "by_operation", "by_key_id", "by_target")
+    BY_REASON_FIELD_NUMBER: _ClassVar[int]
+    BY_DOOR_FIELD_NUMBER: _ClassVar[int]
+    BY_OPERATION_FIELD_NUMBER: _ClassVar[int]
+    BY_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    BY_TARGET_FIELD_NUMBER: _ClassVar[int]
+    by_reason: _containers.RepeatedCompositeFieldContainer[ReasonCount]
+    by_door: _containers.RepeatedCompositeFieldContainer[KeyCount]
+    by_operation: _containers.RepeatedCompositeFieldContainer[KeyCount]
+    by_key_id: _containers.RepeatedCompositeFieldContainer[KeyCount]
+    by_target: _containers.RepeatedCompositeFieldContainer[KeyCount]
+    def __init__(self, by_reason: _Optional[_Iterable[_Union[ReasonCount, _Mapping]]] = ..., by_door: _Optional[_Iterable[_Union[KeyCount, _Mapping]]] = ..., by_operation: _Optional[_Iterable[_Union[KeyCount, _Mapping]]] = ..., by_key_id: _Optional[_Iterable[_Union[KeyCount, _Mapping]]] = ..., by_target: _Optional[_Iterable[_Union[KeyCount, _Mapping]]] = ...) -> None: ...
+
+class KeyCount(_message.Message):
+    __slots__ = ("key", "count")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    count: int
+    def __init__(self, key: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class ReasonCount(_message.Message):
+    __slots__ = ("rule", "reason", "count")
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    rule: str
+    reason: str
+    count: int
+    def __init__(self, rule: _Optional[str] = ..., reason: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class UsageDecision(_message.Message):
+    __slots__ = ("request_id", "time", "door", "method", "operation", "tool_or_method", "target", "rule", "reason", "confidence", "outcome", "status_code", "latency_ms", "cached", "failover", "attempts", "key_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    DOOR_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    TOOL_OR_METHOD_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FIELD_NUMBER: _ClassVar[int]
+    FAILOVER_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    time: _timestamp_pb2.Timestamp
+    door: str
+    method: str
+    operation: str
+    tool_or_method: str
+    target: str
+    rule: str
+    reason: str
+    confidence: float
+    outcome: str
+    status_code: str
+    latency_ms: float
+    cached: bool
+    failover: bool
+    attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
+    key_id: str
+    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., door: _Optional[str] = ..., method: _Optional[str] = ..., operation: _Optional[str] = ..., tool_or_method: _Optional[str] = ..., target: _Optional[str] = ..., rule: _Optional[str] = ..., reason: _Optional[str] = ..., confidence: _Optional[float] = ..., outcome: _Optional[str] = ..., status_code: _Optional[str] = ..., latency_ms: _Optional[float] = ..., cached: _Optional[bool] = ..., failover: _Optional[bool] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., key_id: _Optional[str] = ...) -> None: ...

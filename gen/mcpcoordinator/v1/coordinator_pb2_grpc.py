@@ -56,6 +56,11 @@ class CoordinatorServiceStub:
                 request_serializer=mcpcoordinator_dot_v1_dot_coordinator__pb2.StatusRequest.SerializeToString,
                 response_deserializer=mcpcoordinator_dot_v1_dot_coordinator__pb2.StatusResponse.FromString,
                 _registered_method=True)
+        self.Usage = channel.unary_unary(
+                '/mcpcoordinator.v1.CoordinatorService/Usage',
+                request_serializer=mcpcoordinator_dot_v1_dot_coordinator__pb2.UsageRequest.SerializeToString,
+                response_deserializer=mcpcoordinator_dot_v1_dot_coordinator__pb2.UsageResponse.FromString,
+                _registered_method=True)
 
 
 class CoordinatorServiceServicer:
@@ -92,6 +97,15 @@ class CoordinatorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Usage(self, request, context):
+        """Usage answers what the coordinator has done over a time window: traffic,
+        latency, errors, failovers and cache per time bucket and target, counts by
+        rule, door, operation and key, and the latest routing decisions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CoordinatorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -114,6 +128,11 @@ def add_CoordinatorServiceServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=mcpcoordinator_dot_v1_dot_coordinator__pb2.StatusRequest.FromString,
                     response_serializer=mcpcoordinator_dot_v1_dot_coordinator__pb2.StatusResponse.SerializeToString,
+            ),
+            'Usage': grpc.unary_unary_rpc_method_handler(
+                    servicer.Usage,
+                    request_deserializer=mcpcoordinator_dot_v1_dot_coordinator__pb2.UsageRequest.FromString,
+                    response_serializer=mcpcoordinator_dot_v1_dot_coordinator__pb2.UsageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -226,6 +245,33 @@ class CoordinatorService:
             '/mcpcoordinator.v1.CoordinatorService/Status',
             mcpcoordinator_dot_v1_dot_coordinator__pb2.StatusRequest.SerializeToString,
             mcpcoordinator_dot_v1_dot_coordinator__pb2.StatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Usage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mcpcoordinator.v1.CoordinatorService/Usage',
+            mcpcoordinator_dot_v1_dot_coordinator__pb2.UsageRequest.SerializeToString,
+            mcpcoordinator_dot_v1_dot_coordinator__pb2.UsageResponse.FromString,
             options,
             channel_credentials,
             insecure,

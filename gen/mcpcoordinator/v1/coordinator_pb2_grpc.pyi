@@ -45,6 +45,11 @@ class CoordinatorServiceStub:
     """Health needs no API key: it is what load balancers and humans poll."""
     Status: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.StatusRequest, _coordinator_pb2.StatusResponse]
     """Status reports per-target health and counters for operators."""
+    Usage: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.UsageRequest, _coordinator_pb2.UsageResponse]
+    """Usage answers what the coordinator has done over a time window: traffic,
+    latency, errors, failovers and cache per time bucket and target, counts by
+    rule, door, operation and key, and the latest routing decisions.
+    """
 
 @_typing.type_check_only
 class CoordinatorServiceAsyncStub(CoordinatorServiceStub):
@@ -63,6 +68,11 @@ class CoordinatorServiceAsyncStub(CoordinatorServiceStub):
     """Health needs no API key: it is what load balancers and humans poll."""
     Status: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.StatusRequest, _coordinator_pb2.StatusResponse]  # type: ignore[assignment]
     """Status reports per-target health and counters for operators."""
+    Usage: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.UsageRequest, _coordinator_pb2.UsageResponse]  # type: ignore[assignment]
+    """Usage answers what the coordinator has done over a time window: traffic,
+    latency, errors, failovers and cache per time bucket and target, counts by
+    rule, door, operation and key, and the latest routing decisions.
+    """
 
 class CoordinatorServiceServicer(metaclass=_abc_1.ABCMeta):
     """CoordinatorService routes MCP requests to the right MCP server (a "target"),
@@ -102,5 +112,16 @@ class CoordinatorServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_coordinator_pb2.StatusResponse, _abc.Awaitable[_coordinator_pb2.StatusResponse]]:
         """Status reports per-target health and counters for operators."""
+
+    @_abc_1.abstractmethod
+    def Usage(
+        self,
+        request: _coordinator_pb2.UsageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.UsageResponse, _abc.Awaitable[_coordinator_pb2.UsageResponse]]:
+        """Usage answers what the coordinator has done over a time window: traffic,
+        latency, errors, failovers and cache per time bucket and target, counts by
+        rule, door, operation and key, and the latest routing decisions.
+        """
 
 def add_CoordinatorServiceServicer_to_server(servicer: CoordinatorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -26,6 +26,10 @@ type CoordinatorServiceClient interface {
 	Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
 	// Status reports per-target health and counters for operators.
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusResponse, error)
+	// Usage answers what the coordinator has done over a time window: traffic,
+	// latency, errors, failovers and cache per time bucket and target, counts by
+	// rule, door, operation and key, and the latest routing decisions.
+	Usage(ctx context.Context, in *UsageRequest, opts ...grpc.CallOption) (*UsageResponse, error)
 }
 
 type coordinatorServiceClient struct {
@@ -72,6 +76,15 @@ func (c *coordinatorServiceClient) Status(ctx context.Context, in *StatusRequest
 	return out, nil
 }
 
+func (c *coordinatorServiceClient) Usage(ctx context.Context, in *UsageRequest, opts ...grpc.CallOption) (*UsageResponse, error) {
+	out := new(UsageResponse)
+	err := c.cc.Invoke(ctx, "/mcpcoordinator.v1.CoordinatorService/Usage", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CoordinatorServiceServer is the server API for CoordinatorService service.
 // All implementations must embed UnimplementedCoordinatorServiceServer
 // for forward compatibility
@@ -85,6 +98,10 @@ type CoordinatorServiceServer interface {
 	Health(context.Context, *HealthRequest) (*HealthResponse, error)
 	// Status reports per-target health and counters for operators.
 	Status(context.Context, *StatusRequest) (*StatusResponse, error)
+	// Usage answers what the coordinator has done over a time window: traffic,
+	// latency, errors, failovers and cache per time bucket and target, counts by
+	// rule, door, operation and key, and the latest routing decisions.
+	Usage(context.Context, *UsageRequest) (*UsageResponse, error)
 	mustEmbedUnimplementedCoordinatorServiceServer()
 }
 
@@ -103,6 +120,9 @@ func (UnimplementedCoordinatorServiceServer) Health(context.Context, *HealthRequ
 }
 func (UnimplementedCoordinatorServiceServer) Status(context.Context, *StatusRequest) (*StatusResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Status not implemented")
+}
+func (UnimplementedCoordinatorServiceServer) Usage(context.Context, *UsageRequest) (*UsageResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Usage not implemented")
 }
 func (UnimplementedCoordinatorServiceServer) mustEmbedUnimplementedCoordinatorServiceServer() {}
 
@@ -189,6 +209,24 @@ func _CoordinatorService_Status_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CoordinatorService_Usage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CoordinatorServiceServer).Usage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/mcpcoordinator.v1.CoordinatorService/Usage",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CoordinatorServiceServer).Usage(ctx, req.(*UsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _CoordinatorService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "mcpcoordinator.v1.CoordinatorService",
 	HandlerType: (*CoordinatorServiceServer)(nil),
@@ -208,6 +246,10 @@ var _CoordinatorService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Status",
 			Handler:    _CoordinatorService_Status_Handler,
+		},
+		{
+			MethodName: "Usage",
+			Handler:    _CoordinatorService_Usage_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
-import type { Value } from "@bufbuild/protobuf/wkt";
+import type { Timestamp, Value } from "@bufbuild/protobuf/wkt";
 
 /**
  * Describes the file mcpcoordinator/v1/coordinator.proto.
@@ -653,6 +653,461 @@ export declare type UsageStatus = Message<"mcpcoordinator.v1.UsageStatus"> & {
 export declare const UsageStatusSchema: GenMessage<UsageStatus>;
 
 /**
+ * Every filter narrows `series`, `breakdown` and `recent` alike; an empty filter
+ * matches everything.
+ *
+ * @generated from message mcpcoordinator.v1.UsageRequest
+ */
+export declare type UsageRequest = Message<"mcpcoordinator.v1.UsageRequest"> & {
+  /**
+   * Length of the window, which ends with the bucket holding now; 0 means 3600.
+   * At most 604800 (7 days).
+   *
+   * @generated from field: int32 window_seconds = 1;
+   */
+  windowSeconds: number;
+
+  /**
+   * Bucket size of `series`; 0 picks window_seconds / 60 (at least 1). Buckets
+   * start at multiples of it since 1970-01-01T00:00:00Z; at most 2000 per window.
+   *
+   * @generated from field: int32 bucket_seconds = 2;
+   */
+  bucketSeconds: number;
+
+  /**
+   * Only requests answered by (or meant for) this target.
+   *
+   * @generated from field: string target = 3;
+   */
+  target: string;
+
+  /**
+   * Only requests through this door: "grpc", "http" or "mcp".
+   *
+   * @generated from field: string door = 4;
+   */
+  door: string;
+
+  /**
+   * Only requests made with this API key id.
+   *
+   * @generated from field: string key_id = 5;
+   */
+  keyId: string;
+
+  /**
+   * Only requests with this outcome: "ok" or "error".
+   *
+   * @generated from field: string outcome = 6;
+   */
+  outcome: string;
+
+  /**
+   * Only the request with this id (e.g. to show one decision's detail).
+   *
+   * @generated from field: string request_id = 7;
+   */
+  requestId: string;
+
+  /**
+   * Size of one page of `recent`; 0 means 50, at most 500.
+   *
+   * @generated from field: int32 page_size = 8;
+   */
+  pageSize: number;
+
+  /**
+   * `next_page_token` of the previous answer, for the next (older) page of `recent`.
+   *
+   * @generated from field: string page_token = 9;
+   */
+  pageToken: string;
+
+  /**
+   * Answers `recent` alone, without `series` and `breakdown` (much cheaper).
+   *
+   * @generated from field: bool recent_only = 10;
+   */
+  recentOnly: boolean;
+};
+
+/**
+ * Describes the message mcpcoordinator.v1.UsageRequest.
+ * Use `create(UsageRequestSchema)` to create a new message.
+ */
+export declare const UsageRequestSchema: GenMessage<UsageRequest>;
+
+/**
+ * @generated from message mcpcoordinator.v1.UsageResponse
+ */
+export declare type UsageResponse = Message<"mcpcoordinator.v1.UsageResponse"> & {
+  /**
+   * Where the answer was computed: "postgres", "supabase" or "memory" (the
+   * bounded in-process window of recent events, when no database is configured).
+   *
+   * @generated from field: string source = 1;
+   */
+  source: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp window_start = 2;
+   */
+  windowStart?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp window_end = 3;
+   */
+  windowEnd?: Timestamp | undefined;
+
+  /**
+   * @generated from field: int32 bucket_seconds = 4;
+   */
+  bucketSeconds: number;
+
+  /**
+   * The whole window over every target (`start_time` is `window_start`, `target` empty).
+   *
+   * @generated from field: mcpcoordinator.v1.UsageCounts summary = 5;
+   */
+  summary?: UsageCounts | undefined;
+
+  /**
+   * One point per bucket and target that had requests, oldest first, then by target.
+   *
+   * @generated from field: repeated mcpcoordinator.v1.UsageCounts series = 6;
+   */
+  series: UsageCounts[];
+
+  /**
+   * One point per bucket over every target (`target` empty), oldest first.
+   *
+   * @generated from field: repeated mcpcoordinator.v1.UsageCounts totals = 7;
+   */
+  totals: UsageCounts[];
+
+  /**
+   * Requests per bucket and door, oldest first, then by door.
+   *
+   * @generated from field: repeated mcpcoordinator.v1.DoorCount doors = 8;
+   */
+  doors: DoorCount[];
+
+  /**
+   * @generated from field: mcpcoordinator.v1.UsageBreakdown breakdown = 9;
+   */
+  breakdown?: UsageBreakdown | undefined;
+
+  /**
+   * The latest decisions, newest first.
+   *
+   * @generated from field: repeated mcpcoordinator.v1.UsageDecision recent = 10;
+   */
+  recent: UsageDecision[];
+
+  /**
+   * Set when older decisions remain: pass it as `page_token`.
+   *
+   * @generated from field: string next_page_token = 11;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message mcpcoordinator.v1.UsageResponse.
+ * Use `create(UsageResponseSchema)` to create a new message.
+ */
+export declare const UsageResponseSchema: GenMessage<UsageResponse>;
+
+/**
+ * @generated from message mcpcoordinator.v1.UsageCounts
+ */
+export declare type UsageCounts = Message<"mcpcoordinator.v1.UsageCounts"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string target = 2;
+   */
+  target: string;
+
+  /**
+   * @generated from field: int64 requests = 3;
+   */
+  requests: bigint;
+
+  /**
+   * Requests whose outcome was not "ok".
+   *
+   * @generated from field: int64 errors = 4;
+   */
+  errors: bigint;
+
+  /**
+   * Requests answered by a target other than the first one tried.
+   *
+   * @generated from field: int64 failovers = 5;
+   */
+  failovers: bigint;
+
+  /**
+   * Requests answered from the cache.
+   *
+   * @generated from field: int64 cached = 6;
+   */
+  cached: bigint;
+
+  /**
+   * Latency percentiles, interpolated between the two nearest requests
+   * (PostgreSQL's percentile_cont).
+   *
+   * @generated from field: double latency_p50_ms = 7;
+   */
+  latencyP50Ms: number;
+
+  /**
+   * @generated from field: double latency_p95_ms = 8;
+   */
+  latencyP95Ms: number;
+
+  /**
+   * @generated from field: double latency_p99_ms = 9;
+   */
+  latencyP99Ms: number;
+};
+
+/**
+ * Describes the message mcpcoordinator.v1.UsageCounts.
+ * Use `create(UsageCountsSchema)` to create a new message.
+ */
+export declare const UsageCountsSchema: GenMessage<UsageCounts>;
+
+/**
+ * @generated from message mcpcoordinator.v1.DoorCount
+ */
+export declare type DoorCount = Message<"mcpcoordinator.v1.DoorCount"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string door = 2;
+   */
+  door: string;
+
+  /**
+   * @generated from field: int64 requests = 3;
+   */
+  requests: bigint;
+};
+
+/**
+ * Describes the message mcpcoordinator.v1.DoorCount.
+ * Use `create(DoorCountSchema)` to create a new message.
+ */
+export declare const DoorCountSchema: GenMessage<DoorCount>;
+
+/**
+ * Counts over the whole window, largest first (ties by name), at most 50 each.
+ *
+ * @generated from message mcpcoordinator.v1.UsageBreakdown
+ */
+export declare type UsageBreakdown = Message<"mcpcoordinator.v1.UsageBreakdown"> & {
+  /**
+   * @generated from field: repeated mcpcoordinator.v1.ReasonCount by_reason = 1;
+   */
+  byReason: ReasonCount[];
+
+  /**
+   * @generated from field: repeated mcpcoordinator.v1.KeyCount by_door = 2;
+   */
+  byDoor: KeyCount[];
+
+  /**
+   * By tool name, MCP method or query tool.
+   *
+   * @generated from field: repeated mcpcoordinator.v1.KeyCount by_operation = 3;
+   */
+  byOperation: KeyCount[];
+
+  /**
+   * By API key id; empty when the call carried no key.
+   *
+   * @generated from field: repeated mcpcoordinator.v1.KeyCount by_key_id = 4;
+   */
+  byKeyId: KeyCount[];
+
+  /**
+   * @generated from field: repeated mcpcoordinator.v1.KeyCount by_target = 5;
+   */
+  byTarget: KeyCount[];
+};
+
+/**
+ * Describes the message mcpcoordinator.v1.UsageBreakdown.
+ * Use `create(UsageBreakdownSchema)` to create a new message.
+ */
+export declare const UsageBreakdownSchema: GenMessage<UsageBreakdown>;
+
+/**
+ * @generated from message mcpcoordinator.v1.KeyCount
+ */
+export declare type KeyCount = Message<"mcpcoordinator.v1.KeyCount"> & {
+  /**
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * @generated from field: int64 count = 2;
+   */
+  count: bigint;
+};
+
+/**
+ * Describes the message mcpcoordinator.v1.KeyCount.
+ * Use `create(KeyCountSchema)` to create a new message.
+ */
+export declare const KeyCountSchema: GenMessage<KeyCount>;
+
+/**
+ * @generated from message mcpcoordinator.v1.ReasonCount
+ */
+export declare type ReasonCount = Message<"mcpcoordinator.v1.ReasonCount"> & {
+  /**
+   * The routing rule, e.g. "context:finance-ssc"; empty when none decided.
+   *
+   * @generated from field: string rule = 1;
+   */
+  rule: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: int64 count = 3;
+   */
+  count: bigint;
+};
+
+/**
+ * Describes the message mcpcoordinator.v1.ReasonCount.
+ * Use `create(ReasonCountSchema)` to create a new message.
+ */
+export declare const ReasonCountSchema: GenMessage<ReasonCount>;
+
+/**
+ * @generated from message mcpcoordinator.v1.UsageDecision
+ */
+export declare type UsageDecision = Message<"mcpcoordinator.v1.UsageDecision"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp time = 2;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string door = 3;
+   */
+  door: string;
+
+  /**
+   * The RPC: "Route" or "Aggregate".
+   *
+   * @generated from field: string method = 4;
+   */
+  method: string;
+
+  /**
+   * "query", "tool" or "method".
+   *
+   * @generated from field: string operation = 5;
+   */
+  operation: string;
+
+  /**
+   * The tool name or MCP method.
+   *
+   * @generated from field: string tool_or_method = 6;
+   */
+  toolOrMethod: string;
+
+  /**
+   * @generated from field: string target = 7;
+   */
+  target: string;
+
+  /**
+   * @generated from field: string rule = 8;
+   */
+  rule: string;
+
+  /**
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: double confidence = 10;
+   */
+  confidence: number;
+
+  /**
+   * "ok" or "error".
+   *
+   * @generated from field: string outcome = 11;
+   */
+  outcome: string;
+
+  /**
+   * gRPC status code name, e.g. "OK" or "UNAVAILABLE".
+   *
+   * @generated from field: string status_code = 12;
+   */
+  statusCode: string;
+
+  /**
+   * @generated from field: double latency_ms = 13;
+   */
+  latencyMs: number;
+
+  /**
+   * @generated from field: bool cached = 14;
+   */
+  cached: boolean;
+
+  /**
+   * @generated from field: bool failover = 15;
+   */
+  failover: boolean;
+
+  /**
+   * @generated from field: repeated mcpcoordinator.v1.Attempt attempts = 16;
+   */
+  attempts: Attempt[];
+
+  /**
+   * @generated from field: string key_id = 17;
+   */
+  keyId: string;
+};
+
+/**
+ * Describes the message mcpcoordinator.v1.UsageDecision.
+ * Use `create(UsageDecisionSchema)` to create a new message.
+ */
+export declare const UsageDecisionSchema: GenMessage<UsageDecision>;
+
+/**
  * CoordinatorService routes MCP requests to the right MCP server (a "target"),
  * fails over when that target is down, and fans out to every target on demand.
  *
@@ -699,6 +1154,18 @@ export declare const CoordinatorService: GenService<{
     methodKind: "unary";
     input: typeof StatusRequestSchema;
     output: typeof StatusResponseSchema;
+  },
+  /**
+   * Usage answers what the coordinator has done over a time window: traffic,
+   * latency, errors, failovers and cache per time bucket and target, counts by
+   * rule, door, operation and key, and the latest routing decisions.
+   *
+   * @generated from rpc mcpcoordinator.v1.CoordinatorService.Usage
+   */
+  usage: {
+    methodKind: "unary";
+    input: typeof UsageRequestSchema;
+    output: typeof UsageResponseSchema;
   },
 }>;
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the MCP conformance suite's CLIENT scenarios against the coordinator's
 # upstream MCP client (coordinator/targets, driven by
-# `python -m coordinator.targets.conformance_client`). Exits non-zero when any
+# `python -m tests.conformance.conformance_client`). Exits non-zero when any
 # scenario fails. Needs Node 22, which tools/ installs from npm (package "node").
 #
 #   scripts/conformance.sh                 # every applicable scenario
@@ -43,7 +43,7 @@ esac
 export NODE_OPTIONS="--require $ROOT/tests/conformance/bind-localhost.cjs${NODE_OPTIONS:+ $NODE_OPTIONS}"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
-CLIENT="$PYTHON -m coordinator.targets.conformance_client"
+CLIENT="$PYTHON -m tests.conformance.conformance_client"
 mkdir -p "$RESULTS"
 failed=()
 passed=0

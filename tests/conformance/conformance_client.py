@@ -1,6 +1,6 @@
 """The client the MCP conformance suite drives.
 
-    python -m coordinator.targets.conformance_client <url>
+    python -m tests.conformance.conformance_client <url>
 
 
 The suite starts a mock server per scenario, runs this command with the
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if not args:
         print(
-            "usage: python -m coordinator.targets.conformance_client <server-url>", file=sys.stderr
+            "usage: python -m tests.conformance.conformance_client <server-url>", file=sys.stderr
         )
         raise SystemExit(2)
     logging.basicConfig(

@@ -4,11 +4,22 @@ their own processes, started once per session for tests that do not harm them.""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.mcp_servers import SampleServer
+from tests.support.services import MissingService, ensure_services
+
+# At import, not in a hook: pytest imports this file before any conftest or test module below
+# it, and those read REDIS_URL / DATABASE_URL when they are imported.
+# scripts/check runs only tests that need neither, and says so with MCPC_TEST_SERVICES=none.
+try:
+    for _service in ensure_services() if os.environ.get("MCPC_TEST_SERVICES") != "none" else ():
+        print(f"tests: started a throwaway {_service}")
+except MissingService as _missing:
+    pytest.exit(f"cannot run the tests: {_missing}", returncode=4)
 
 
 def _start(server: SampleServer) -> SampleServer:

@@ -204,9 +204,7 @@ async def exercise_resources_and_prompts(target: Target) -> int:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if not args:
-        print(
-            "usage: python -m tests.conformance.conformance_client <server-url>", file=sys.stderr
-        )
+        print("usage: python -m tests.conformance.conformance_client <server-url>", file=sys.stderr)
         raise SystemExit(2)
     logging.basicConfig(
         level=logging.DEBUG, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s"

@@ -121,6 +121,7 @@ def served(shared_prod: SampleServer, shared_lab: SampleServer, tmp_path: Path) 
         process.stdout.close()
 
 
+@pytest.mark.slow
 def test_route_prints_the_routed_answer(served: Served) -> None:
     answer = served.json("route", "Show recent expenses", "--context", "finance-ssc=true")
     assert answer["routing"]["target"] == "odoo_prod"
@@ -129,6 +130,7 @@ def test_route_prints_the_routed_answer(served: Served) -> None:
     assert answer["data"]["structuredContent"]["kind"] == "expenses"
 
 
+@pytest.mark.slow
 def test_tool_call_with_json_arguments_on_a_stdio_target(served: Served) -> None:
     answer = served.json(
         "route",
@@ -142,6 +144,7 @@ def test_tool_call_with_json_arguments_on_a_stdio_target(served: Served) -> None
     assert answer["data"]["structuredContent"]["record"]["employee"] == "Test User"
 
 
+@pytest.mark.slow
 def test_aggregate_status_and_health(served: Served) -> None:
     aggregate = served.json("aggregate", "List all skills")
     assert set(aggregate["results"]) == {"odoo_prod", "odoo_lab", "odoo_local"}
@@ -152,6 +155,7 @@ def test_aggregate_status_and_health(served: Served) -> None:
     assert health["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_client_errors_are_one_line_with_the_code(served: Served) -> None:
     result = served.run("status", api_key="wrong")
     assert result.returncode == 1
@@ -177,6 +181,7 @@ def wait_until_in_flight(served: Served, target: str) -> None:
     raise AssertionError(f"no call to {target} became in flight")
 
 
+@pytest.mark.slow
 def test_sigterm_drains_in_flight_calls_and_stops_children(served: Served) -> None:
     env = {
         **os.environ,
@@ -200,6 +205,7 @@ def test_sigterm_drains_in_flight_calls_and_stops_children(served: Served) -> No
     assert processes_mentioning(marker) == []
 
 
+@pytest.mark.slow
 def test_invalid_configuration_stops_start_up_with_the_key_named() -> None:
     env = {k: v for k, v in os.environ.items() if k != "COORDINATOR_API_KEY"}
     env.update({"ENVIRONMENT": "production", "ODOO_PROD_MCP_URL": "http://127.0.0.1:1/mcp"})
@@ -208,6 +214,7 @@ def test_invalid_configuration_stops_start_up_with_the_key_named() -> None:
     assert "COORDINATOR_API_KEY: required when ENVIRONMENT=production" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_starts_samples_and_coordinator_and_stops_cleanly() -> None:
     grpc_port, http_port = free_port(), free_port()
     process = subprocess.Popen(

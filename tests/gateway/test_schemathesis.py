@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -44,6 +45,7 @@ def _operations(schema: BaseSchema) -> list[APIOperation[Any, Any, Any, Any]]:
     return operations
 
 
+@pytest.mark.slow
 def test_every_operation_conforms_to_the_served_document(app: Starlette) -> None:
     with serve_in_thread(app) as base_url:
         schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
@@ -68,6 +70,7 @@ def test_every_operation_conforms_to_the_served_document(app: Starlette) -> None
             check()
 
 
+@pytest.mark.slow
 def test_invalid_input_never_gets_a_server_error(app: Starlette) -> None:
     with serve_in_thread(app) as base_url:
         schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")

@@ -69,6 +69,7 @@ async def test_dead_target_is_reported_not_fatal(pair: Running, prod: SampleServ
     assert (response.aggregation.succeeded, response.aggregation.failed) == (1, 1)
 
 
+@pytest.mark.slow
 async def test_frozen_target_costs_only_its_timeout(pair: Running, prod: SampleServer) -> None:
     prod.freeze()
     response = await pair.stub.Aggregate(pb.AggregateRequest(query="skills"), metadata=AUTH)

@@ -114,6 +114,7 @@ async def test_aggregate_uses_the_same_cache_per_target(coordinator: Running) ->
     assert after == before + 2
 
 
+@pytest.mark.slow
 async def test_stale_answer_only_when_every_target_fails(prod: SampleServer) -> None:
     clock = ManualClock()
     settings = settings_for(prod.target_config(timeout=1.0), cache_ttl=60)
@@ -154,6 +155,7 @@ async def test_replicas_share_answers_through_redis(shared_lab: SampleServer) ->
             assert (status.cache.backend, status.cache.redis_state) == ("redis", "up")
 
 
+@pytest.mark.slow
 async def test_a_cache_hit_does_not_hold_a_recovering_targets_trial_call(
     prod: SampleServer,
 ) -> None:

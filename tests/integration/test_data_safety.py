@@ -143,6 +143,7 @@ async def test_a_write_skips_a_lab_with_an_open_circuit_without_touching_product
 # -- 2. a no-fallback rule is never overridden ---------------------------------------------
 
 
+@pytest.mark.slow
 async def test_allow_failover_does_not_answer_finance_from_the_lab(
     prod: SampleServer, lab: SampleServer
 ) -> None:
@@ -166,6 +167,7 @@ async def test_allow_failover_does_not_answer_finance_from_the_lab(
         assert (await counts(item, "odoo_lab"))["tool_calls"] == before["tool_calls"] + 1
 
 
+@pytest.mark.slow
 async def test_a_no_fallback_rule_may_still_fail_over_to_a_replica_of_its_target(
     prod: SampleServer,
 ) -> None:
@@ -236,6 +238,7 @@ async def test_a_deeper_answer_is_refused_saying_the_call_ran_and_is_not_repeate
     assert (await counts(coordinator, "odoo_lab"))["tool_calls"] == before["tool_calls"] + 1
 
 
+@pytest.mark.slow
 async def test_a_write_whose_answer_is_too_large_ran_once_and_says_so(
     shared_prod: SampleServer, lab: SampleServer
 ) -> None:
@@ -450,6 +453,7 @@ def fields_of(record: logging.LogRecord) -> dict[str, Any]:
     return vars(record)
 
 
+@pytest.mark.slow
 async def test_answers_over_grpcs_default_4_mib_reach_rest_and_a_client_that_raises_its_limit(
     coordinator: Running,
 ) -> None:

@@ -33,6 +33,7 @@ def answered_by(response: pb.RouteResponse) -> str:
     return server
 
 
+@pytest.mark.slow
 async def test_killed_primary_fails_over_to_the_secondary(
     pair: Running, prod: SampleServer
 ) -> None:
@@ -50,6 +51,7 @@ async def test_killed_primary_fails_over_to_the_secondary(
     assert "odoo_prod" in routing.attempts[0].error
 
 
+@pytest.mark.slow
 async def test_frozen_primary_fails_over_after_the_attempt_timeout(
     pair: Running, prod: SampleServer
 ) -> None:
@@ -67,6 +69,7 @@ async def test_frozen_primary_fails_over_after_the_attempt_timeout(
     assert "tools/call: no answer within" in response.routing.attempts[0].error
 
 
+@pytest.mark.slow
 async def test_finance_ssc_is_never_answered_from_the_lab(
     pair: Running, prod: SampleServer
 ) -> None:
@@ -84,6 +87,7 @@ async def test_finance_ssc_is_never_answered_from_the_lab(
     assert "no fallback" in details
 
 
+@pytest.mark.slow
 async def test_pinned_target_down_is_unavailable_unless_failover_allowed(
     pair: Running, prod: SampleServer
 ) -> None:
@@ -100,6 +104,7 @@ async def test_pinned_target_down_is_unavailable_unless_failover_allowed(
     assert response.routing.failover
 
 
+@pytest.mark.slow
 async def test_restarted_primary_is_used_again(pair: Running, prod: SampleServer) -> None:
     await prod.kill()
     response = await pair.stub.Route(pb.RouteRequest(query="skills"), metadata=AUTH)
@@ -110,6 +115,7 @@ async def test_restarted_primary_is_used_again(pair: Running, prod: SampleServer
     assert not response.routing.failover
 
 
+@pytest.mark.slow
 async def test_call_deadline_bounds_the_whole_request(pair: Running, prod: SampleServer) -> None:
     prod.freeze()
     with pytest.raises(grpc.aio.AioRpcError) as raised:

@@ -52,6 +52,7 @@ async def timed(item: Running, request: pb.RouteRequest) -> tuple[pb.RouteRespon
     return response, time.monotonic() - started
 
 
+@pytest.mark.slow
 async def test_frozen_primary_breaker_opens_then_failover_costs_almost_nothing(
     pair: Running, prod: SampleServer
 ) -> None:
@@ -92,6 +93,7 @@ async def test_mutating_call_that_may_have_run_is_not_replayed(
     assert "outcome unknown: the call may have run on odoo_prod" in (raised.value.details() or "")
 
 
+@pytest.mark.slow
 async def test_refused_connection_moves_a_mutating_call_on_to_a_replica(
     prod: SampleServer, shared_lab: SampleServer
 ) -> None:
@@ -111,6 +113,7 @@ async def test_refused_connection_moves_a_mutating_call_on_to_a_replica(
         assert response.routing.failover
 
 
+@pytest.mark.slow
 async def test_slow_tool_times_out_per_try_and_moves_on(
     prod: SampleServer, shared_lab: SampleServer
 ) -> None:
@@ -142,6 +145,7 @@ async def test_503_from_an_http_layer_fails_over(
             assert "503" in response.routing.attempts[0].error
 
 
+@pytest.mark.slow
 async def test_flapping_target_never_fails_a_read(
     prod: SampleServer, shared_lab: SampleServer
 ) -> None:
@@ -164,6 +168,7 @@ async def test_flapping_target_never_fails_a_read(
             assert status.targets["odoo_prod"].circuit == "closed"
 
 
+@pytest.mark.slow
 async def test_health_probes_notice_a_frozen_target_without_traffic(
     prod: SampleServer, shared_lab: SampleServer
 ) -> None:
@@ -196,6 +201,7 @@ async def wait_for_status(item: Running, condition: Any, within: float = 10.0) -
     raise AssertionError(f"status condition not reached within {within}s")
 
 
+@pytest.mark.slow
 async def test_per_target_cap_rejects_excess_at_once(prod: SampleServer) -> None:
     settings = settings_for(prod.target_config(max_in_flight=2))
     async for item in running(settings):
@@ -212,6 +218,7 @@ async def test_per_target_cap_rejects_excess_at_once(prod: SampleServer) -> None
         assert all(r.code() is grpc.StatusCode.RESOURCE_EXHAUSTED for r in rejected)
 
 
+@pytest.mark.slow
 async def test_overall_admission_cap(shared_lab: SampleServer) -> None:
     settings = settings_for(shared_lab.target_config(), max_in_flight=3)
     async for item in running(settings):
@@ -227,6 +234,7 @@ async def test_overall_admission_cap(shared_lab: SampleServer) -> None:
         assert health.status == "ok"  # the loop stayed responsive
 
 
+@pytest.mark.slow
 async def test_cancelled_caller_cancels_the_upstream_call(prod: SampleServer) -> None:
     settings = settings_for(prod.target_config(timeout=10))
     async for item in running(settings):
@@ -238,6 +246,7 @@ async def test_cancelled_caller_cancels_the_upstream_call(prod: SampleServer) ->
         await wait_for_status(item, lambda s: s.targets["odoo_prod"].in_flight == 0, within=3)
 
 
+@pytest.mark.slow
 async def test_cancelled_aggregate_cancels_every_branch(
     prod: SampleServer, shared_lab: SampleServer
 ) -> None:
@@ -257,6 +266,7 @@ async def test_cancelled_aggregate_cancels_every_branch(
         )
 
 
+@pytest.mark.slow
 async def test_rest_client_that_disconnects_cancels_the_upstream_call(prod: SampleServer) -> None:
     settings = settings_for(prod.target_config(timeout=10))
     async for item in running(settings):
@@ -275,6 +285,7 @@ async def test_rest_client_that_disconnects_cancels_the_upstream_call(prod: Samp
         assert await reader.read() == b""
 
 
+@pytest.mark.slow
 async def test_a_failover_is_counted_against_the_first_candidate_on_both_status_and_metrics(
     prod: SampleServer, shared_lab: SampleServer
 ) -> None:

@@ -48,6 +48,7 @@ async def test_invalid_argument_carries_a_bad_request_detail(coordinator: Runnin
     ("protocol", "json_response"),
     [("2026-07-28", True), ("2025-11-25", True), ("2025-11-25", False), ("both", False)],
 )
+@pytest.mark.slow
 async def test_http_targets_of_both_protocol_generations(
     protocol: str, json_response: bool
 ) -> None:
@@ -70,6 +71,7 @@ async def test_http_targets_of_both_protocol_generations(
         await server.stop()
 
 
+@pytest.mark.slow
 async def test_stdio_target_is_started_routed_to_and_stopped() -> None:
     stdio = TargetConfig(
         name="odoo_local",

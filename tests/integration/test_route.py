@@ -186,6 +186,7 @@ async def test_status_reports_targets_and_protocols(coordinator: Running) -> Non
     assert prod.latency_p50_ms > 0
 
 
+@pytest.mark.slow
 async def test_a_changed_tool_list_is_refetched_and_used_for_routing(
     shared_prod: SampleServer,
 ) -> None:

@@ -20,6 +20,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from coordinator.breaker import BreakerPolicy
+from coordinator.retry import RetryPolicy
+
 Transport = Literal["http", "stdio"]
 ProtocolChoice = Literal["auto", "2026-07-28", "2025-11-25"]
 
@@ -119,6 +122,40 @@ class QueryRule(_Frozen):
         return self
 
 
+class RetrySettings(_Frozen):
+    """How the coordinator moves on to the next target (coordinator.retry.RetryPolicy)."""
+
+    # First backoff before moving on; doubles per further attempt, full jitter.
+    initial_backoff: float = Field(default=0.005, ge=0)
+    max_backoff: float = Field(default=0.1, ge=0)
+    # Concurrent retries allowed: this share of the requests in flight, at least the minimum.
+    budget_ratio: float = Field(default=0.2, ge=0, le=1)
+    min_concurrent_retries: int = Field(default=3, ge=0)
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(**self.model_dump())
+
+
+class BreakerSettings(_Frozen):
+    """Each target's circuit breaker (coordinator.breaker.BreakerPolicy)."""
+
+    failure_threshold: int = Field(default=5, ge=1)
+    open_seconds: float = Field(default=30.0, gt=0)
+    max_open_seconds: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_order(self) -> BreakerSettings:
+        if self.max_open_seconds < self.open_seconds:
+            raise ValueError(
+                f"max_open_seconds ({self.max_open_seconds:g}) must be at least"
+                f" open_seconds ({self.open_seconds:g})"
+            )
+        return self
+
+    def policy(self) -> BreakerPolicy:
+        return BreakerPolicy(**self.model_dump())
+
+
 DEFAULT_CONTEXT_RULES: tuple[ContextRule, ...] = (
     ContextRule(
         key="finance-ssc",
@@ -178,6 +215,8 @@ class Settings(_Frozen):
     probe_timeout: float = Field(default=1.0, gt=0)
     # How long in-flight calls may run after SIGTERM.
     drain_seconds: float = Field(default=10.0, ge=0)
+    retry: RetrySettings = RetrySettings()
+    breaker: BreakerSettings = BreakerSettings()
     # Largest answer (JSON text) a target may give and the coordinator deliver.
     max_answer_bytes: int = Field(default=32 << 20, ge=1024)
 

@@ -218,7 +218,7 @@ class CoordinatorService:
     ) -> None:
         self.settings = settings
         self._cache = cache
-        self._retry_policy = retry_policy or RetryPolicy()
+        self._retry_policy = retry_policy or settings.retry.policy()
         self._retry_budget = RetryBudget(self._retry_policy)
         self._clock = clock
         self._sleep = sleep
@@ -229,7 +229,7 @@ class CoordinatorService:
         self._targets = {
             name: _TargetState(
                 target,
-                CircuitBreaker(clock=clock),
+                CircuitBreaker(settings.breaker.policy(), clock=clock),
                 per_try_timeout=target.config.timeout or settings.per_try_timeout,
                 max_in_flight=target.config.max_in_flight,
             )

@@ -287,3 +287,16 @@ async def test_concurrent_identical_reads_make_one_call(core: Core) -> None:
     assert core.prod.tool_calls == ["list_skills"]
     assert {r.target for r in results} == {"odoo_prod"}
     assert core.cache.stats().coalesced == 4
+
+
+async def test_the_breaker_follows_the_configured_policy() -> None:
+    breaker = {"failure_threshold": 2, "open_seconds": 5.0, "max_open_seconds": 5.0}
+    async for core in make_core(breaker=breaker):
+        core.prod.behaviour = "refuse"
+        pinned = RouteCall(Operation.parse(tool="list_skills"), target="odoo_prod", no_cache=True)
+        for _ in range(2):
+            with pytest.raises(CoordinatorError):
+                await core.service.route(pinned, CTX)
+        assert core.service.status().targets["odoo_prod"].circuit == "open"
+        core.clock.advance(5)
+        assert core.service.status().targets["odoo_prod"].circuit == "half_open"

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from coordinator.breaker import BreakerPolicy
 from coordinator.config import ConfigError, load_settings
+from coordinator.retry import RetryPolicy
 
 DOCUMENTED_ENV = {
     "COORDINATOR_API_KEY": "s3cret-key",
@@ -160,3 +162,27 @@ def test_groups_of_targets_holding_the_same_data(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         load_settings({"ODOO_PROD_MCP_URL": "http://p/mcp", "ODOO_PROD_MCP_GROUP": "Prod Data"})
     assert str(raised.value).startswith("targets.odoo_prod: group 'Prod Data' must match")
+
+
+def test_retry_and_breaker_policies_come_from_the_yaml(tmp_path: Path) -> None:
+    config = tmp_path / "coordinator.yaml"
+    config.write_text(
+        "retry: {initial_backoff: 0.01, max_backoff: 0.2, budget_ratio: 0.5}\n"
+        "breaker: {failure_threshold: 3, open_seconds: 10, max_open_seconds: 60}\n"
+    )
+    settings = load_settings({}, config_path=config)
+    assert settings.retry.policy() == RetryPolicy(
+        initial_backoff=0.01, max_backoff=0.2, budget_ratio=0.5, min_concurrent_retries=3
+    )
+    assert settings.breaker.policy() == BreakerPolicy(3, 10.0, 60.0)
+    assert load_settings({}).breaker.policy() == BreakerPolicy()  # the defaults
+    config.write_text("breaker: {open_seconds: 100, max_open_seconds: 60}\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings({}, config_path=config)
+    assert str(raised.value) == (
+        "breaker: max_open_seconds (60) must be at least open_seconds (100)"
+    )
+    config.write_text("retry: {budget_ratio: 2}\n")
+    with pytest.raises(ConfigError) as too_much:
+        load_settings({}, config_path=config)
+    assert str(too_much.value).startswith("retry.budget_ratio: Input should be less than")

@@ -24,7 +24,7 @@ from coordinator.service import (
     StatusInfo,
 )
 from coordinator.usage import UsageStats
-from coordinator.usage.events import MAX_NAME_CHARS
+from coordinator.usage.events import MAX_LABEL_CHARS
 from coordinator.usage.report import (
     Counts,
     Cursor,
@@ -266,8 +266,8 @@ def usage_query(message: pb.UsageRequest, now: datetime) -> UsageQuery:
             "outcome", f"must be one of {', '.join(_OUTCOMES)}, got {message.outcome!r}"
         )
     for name in ("target", "key_id", "request_id"):
-        if len(getattr(message, name)) > MAX_NAME_CHARS:
-            raise invalid_argument(name, f"longer than {MAX_NAME_CHARS} characters")
+        if len(getattr(message, name)) > MAX_LABEL_CHARS:
+            raise invalid_argument(name, f"longer than {MAX_LABEL_CHARS} characters")
     bucket_micros = bucket * 1_000_000
     end_micros = (to_micros(now) // bucket_micros + 1) * bucket_micros
     end = from_micros(end_micros)

@@ -13,7 +13,9 @@ Door = Literal["grpc", "http", "mcp"]
 Operation = Literal["query", "tool", "method"]
 
 # Longer values are cut: events are kept in memory and written to a table, whatever a caller sent.
-MAX_NAME_CHARS = 200
+# The longest label or id a row keeps: an operation label ("tool:" and a tool name of at most
+# coordinator.operations.MAX_NAME_CHARS) fits whole.
+MAX_LABEL_CHARS = 300
 MAX_TEXT_CHARS = 1000
 _ELLIPSIS = "…"
 
@@ -65,16 +67,16 @@ class UsageEvent:
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def __post_init__(self) -> None:
-        if len(self.tool_or_method) > MAX_NAME_CHARS:
+        if len(self.tool_or_method) > MAX_LABEL_CHARS:
             object.__setattr__(
-                self, "tool_or_method", _bounded(self.tool_or_method, MAX_NAME_CHARS)
+                self, "tool_or_method", _bounded(self.tool_or_method, MAX_LABEL_CHARS)
             )
         if self.reason is not None and len(self.reason) > MAX_TEXT_CHARS:
             object.__setattr__(self, "reason", _bounded(self.reason, MAX_TEXT_CHARS))
         if self.error is not None and len(self.error) > MAX_TEXT_CHARS:
             object.__setattr__(self, "error", _bounded(self.error, MAX_TEXT_CHARS))
-        if len(self.request_id) > MAX_NAME_CHARS:  # the doors allow 128; a bound all the same
-            object.__setattr__(self, "request_id", _bounded(self.request_id, MAX_NAME_CHARS))
+        if len(self.request_id) > MAX_LABEL_CHARS:  # the doors allow 128; a bound all the same
+            object.__setattr__(self, "request_id", _bounded(self.request_id, MAX_LABEL_CHARS))
 
 
 def _text(value: str) -> str:

@@ -63,7 +63,7 @@ def test_a_page_token_gives_back_its_cursor() -> None:
         ({"page_size": 501}, "page_size: must be 1 to 500, got 501"),
         ({"door": "ftp"}, "door: must be one of grpc, http, mcp, got 'ftp'"),
         ({"outcome": "fine"}, "outcome: must be one of ok, error, got 'fine'"),
-        ({"target": "x" * 201}, "target: longer than 200 characters"),
+        ({"target": "x" * 301}, "target: longer than 300 characters"),
         ({"page_token": "not-a-token"}, "page_token: not a next_page_token of an earlier answer"),
         ({"page_token": "WzEsMl0"}, "page_token: not a next_page_token"),  # [1,2]
     ],

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from coordinator.usage import UsageAttempt, api_key_id, event_row
-from coordinator.usage.events import MAX_NAME_CHARS, MAX_TEXT_CHARS
+from coordinator.usage.events import MAX_LABEL_CHARS, MAX_TEXT_CHARS
 from tests.usage.conftest import make_event
 
 
@@ -51,7 +51,7 @@ def test_caller_supplied_text_is_bounded_and_storable() -> None:
 
     row = event_row(event)
 
-    assert len(event.tool_or_method) == MAX_NAME_CHARS
+    assert len(event.tool_or_method) == MAX_LABEL_CHARS
     assert event.reason is not None
     assert len(event.reason) == MAX_TEXT_CHARS
     assert row["request_id"] == "nulbyte"

@@ -108,6 +108,9 @@ class HttpTarget(Target):
         self._base_headers.update(config.headers)
         self._param_header_maps: dict[str, dict[tuple[str, ...], str]] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        # Requests whose event stream ended early, by id: their response may come on whichever
+        # stream the server picks to resume on, the notification listener's GET included.
+        self._resuming: dict[int, asyncio.Future[dict[str, Any]]] = {}
 
     @property
     def protocol_version(self) -> str | None:
@@ -456,35 +459,59 @@ class HttpTarget(Target):
     async def _read_sse(
         self, resp: aiohttp.ClientResponse, request_id: int, legacy: bool
     ) -> dict[str, Any]:
-        parser = SseParser()
-        found = await self._consume_sse(resp, parser, request_id, legacy)
-        resumes = 0
-        while found is None:
-            # The stream ended without our response. A 2025-11-25 server that
-            # tagged its events may have closed it on purpose: resume with GET.
-            if not legacy or parser.last_event_id is None or resumes >= MAX_SSE_RESUMES:
+        # From now on the response may come on another stream than this one: a 2025-11-25
+        # server that closes this stream on purpose may send it on the notification listener's
+        # GET, or on the GET that resumes this stream (with Last-Event-ID).
+        delivered: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._resuming[request_id] = delivered
+        try:
+            parser = SseParser()
+            found = await self._consume_sse(resp, parser, request_id, legacy)
+            if found is not None:
+                return found
+            if not legacy or parser.last_event_id is None:
                 raise TargetUnavailable(
                     self.name, "transport", "event stream ended before the response"
                 )
-            resumes += 1
-            await asyncio.sleep(
-                (parser.retry if parser.retry is not None else DEFAULT_SSE_RETRY_MS) / 1000
-            )
-            assert self._http is not None
-            headers = self._session_headers()
-            headers["Accept"] = _SSE
-            headers["Last-Event-ID"] = parser.last_event_id
-            async with self._http.get(self.url, headers=headers) as again:
-                if again.status != 200 or again.content_type != _SSE:
-                    await again.read()
-                    raise TargetUnavailable(
-                        self.name,
-                        "http_status",
-                        f"resuming the event stream: HTTP {again.status}",
-                        status=again.status,
-                    )
-                found = await self._consume_sse(again, parser, request_id, legacy)
-        return found
+            for _ in range(MAX_SSE_RESUMES):
+                pause = (parser.retry if parser.retry is not None else DEFAULT_SSE_RETRY_MS) / 1000
+                await asyncio.wait({delivered}, timeout=pause)
+                if delivered.done():
+                    return delivered.result()
+                resumed: asyncio.Future[dict[str, Any] | None] = asyncio.ensure_future(
+                    self._resume_sse(parser, request_id)
+                )
+                either: set[asyncio.Future[Any]] = {resumed, delivered}
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                if delivered.done():
+                    resumed.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, aiohttp.ClientError):
+                        await resumed
+                    return delivered.result()
+                found = resumed.result()
+                if found is not None:
+                    return found
+        finally:
+            self._resuming.pop(request_id, None)
+        raise TargetUnavailable(self.name, "transport", "event stream ended before the response")
+
+    async def _resume_sse(self, parser: SseParser, request_id: int) -> dict[str, Any] | None:
+        """GET with `Last-Event-ID`: the rest of a 2025-11-25 request's event stream."""
+        assert self._http is not None
+        headers = self._session_headers()
+        headers["Accept"] = _SSE
+        assert parser.last_event_id is not None
+        headers["Last-Event-ID"] = parser.last_event_id
+        async with self._http.get(self.url, headers=headers) as again:
+            if again.status != 200 or again.content_type != _SSE:
+                await again.read()
+                raise TargetUnavailable(
+                    self.name,
+                    "http_status",
+                    f"resuming the event stream: HTTP {again.status}",
+                    status=again.status,
+                )
+            return await self._consume_sse(again, parser, request_id, legacy=True)
 
     async def _consume_sse(
         self,
@@ -539,8 +566,13 @@ class HttpTarget(Target):
             else:
                 self._on_notification(str(message["method"]), message.get("params"))
             return None
-        if message.get("id") == request_id and ("result" in message or "error" in message):
+        if "result" not in message and "error" not in message:
+            return None
+        if message.get("id") == request_id:
             return message
+        resuming = self._resuming.get(message.get("id"))  # type: ignore[arg-type]
+        if resuming is not None and not resuming.done():
+            resuming.set_result(message)  # it came on another stream than its own
         return None
 
     def _answer_server_request(self, message: Mapping[str, Any], legacy: bool) -> None:

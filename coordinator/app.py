@@ -124,7 +124,7 @@ class Coordinator:
         )
 
         mcp_app = await self._stack.enter_async_context(
-            McpHttpApp(self.mcp, ApiKeyCheck(settings.api_key)).running()
+            McpHttpApp(self.mcp, ApiKeyCheck(settings.api_key), host=settings.host).running()
         )
         # The gateway is the outer app so every path, even one Starlette's Mount
         # cannot match, gets a google.rpc.Status answer.

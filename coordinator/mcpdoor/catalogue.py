@@ -22,11 +22,12 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 from mcp.shared.uri_template import UriTemplate
 
-from coordinator.targets import McpErrorResponse, Target, TargetError
+from coordinator.targets import McpErrorResponse, Target, TargetError, ToolInfo
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ ChangeListener = Callable[[Kind], None]
 SEPARATOR = "__"
 MAX_NAME_CHARS = 128  # MCP's limit on tool names
 MAX_LIST_PAGES = 20
+_NO_TOOLS: Mapping[str, ToolInfo] = MappingProxyType({})
 _CHANGED: dict[str, Kind] = {
     "notifications/tools/list_changed": "tools",
     "notifications/resources/list_changed": "resources",
@@ -143,6 +145,10 @@ class Catalogue:
         self._clock = clock
         self._lists: dict[str, dict[str, _Lists]] = {name: {} for name in self._targets}
         self._stale_tools: set[str] = set()
+        # The tool lists last merged (compared by identity) and the merge.
+        self._merged_tools: tuple[tuple[Mapping[str, ToolInfo], ...], dict[str, Entry]] | None = (
+            None
+        )
         self._listeners: list[ChangeListener] = []
         self._unsubscribe = [
             target.add_notification_listener(self._on_notification)
@@ -161,15 +167,29 @@ class Catalogue:
 
     async def tools(self) -> dict[str, Entry]:
         """The merged tools; a target's list is fetched only when none is known
-        yet or it announced a change."""
-        lists = await asyncio.gather(*(self._tools_of(t) for t in self._targets.values()))
-        return merge_named(
-            dict(zip(self._targets, lists, strict=True)),
+        yet or it announced a change, and merged again only when one changed."""
+        lists = tuple(await asyncio.gather(*(self._tools_of(t) for t in self._targets.values())))
+        known = self._merged_tools
+        if known is not None and all(a is b for a, b in zip(known[0], lists, strict=True)):
+            return known[1]
+        merged = merge_named(
+            {
+                name: [tool.raw for tool in tools.values()]
+                for name, tools in zip(self._targets, lists, strict=True)
+            },
             same=same_tool,
             reserved=self._reserved_tools,
         )
+        self._merged_tools = (lists, merged)
+        return merged
 
-    async def _tools_of(self, target: Target) -> list[Mapping[str, Any]]:
+    def input_schema(self, listed: str) -> Mapping[str, Any] | None:
+        """The input schema of a listed tool, from the last merge (no I/O)."""
+        entry = self._merged_tools[1].get(listed) if self._merged_tools else None
+        schema = entry.definition.get("inputSchema") if entry is not None else None
+        return schema if isinstance(schema, Mapping) else None
+
+    async def _tools_of(self, target: Target) -> Mapping[str, ToolInfo]:
         tools = target.tools_cached
         if tools is None or target.name in self._stale_tools:
             self._stale_tools.discard(target.name)
@@ -177,8 +197,8 @@ class Catalogue:
                 tools = await target.list_tools(timeout=self._list_timeout)
             except (TargetError, McpErrorResponse) as exc:
                 log.info("catalogue: no tool list from %s: %s", target.name, exc)
-                return []
-        return [tool.raw for tool in tools.values()]
+                return _NO_TOOLS
+        return tools
 
     # ------------------------------------------------------------ resources, prompts
 

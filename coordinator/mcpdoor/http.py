@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from urllib.parse import parse_qsl
 
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import INVALID_REQUEST
 from starlette.types import Receive, Scope, Send
 
@@ -33,6 +34,7 @@ KeyCheck = Callable[[CallContext], None]
 
 WWW_AUTHENTICATE = 'Bearer realm="mcp-coordinator", ApiKey header="X-API-Key"'
 MAX_BODY_BYTES = 4 * 1024 * 1024
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def authenticate(check: KeyCheck, headers: dict[str, str]) -> dict[str, str]:
@@ -51,11 +53,29 @@ def authenticate(check: KeyCheck, headers: dict[str, str]) -> dict[str, str]:
     return metadata
 
 
+def rebinding_protection(host: str) -> TransportSecuritySettings | None:
+    """On a loopback address, requests must name a loopback host and origin: a web
+    page cannot reach the door through DNS rebinding. On any other address the
+    door is behind a deliberate network setup that names its own hosts."""
+    if host not in LOOPBACK_HOSTS:
+        return None
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
+        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+    )
+
+
 class McpHttpApp:
     """The ASGI app mounted at `/mcp`; enter `running()` before serving requests."""
 
     def __init__(
-        self, door: McpDoor, check: KeyCheck, *, max_body_bytes: int = MAX_BODY_BYTES
+        self,
+        door: McpDoor,
+        check: KeyCheck,
+        *,
+        host: str = "127.0.0.1",
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.door = door
         self._check = check
@@ -63,6 +83,7 @@ class McpHttpApp:
             app=door.server,
             json_response=False,
             stateless=False,
+            security_settings=rebinding_protection(host),
             max_request_body_size=max_body_bytes,
         )
 
@@ -99,6 +120,10 @@ class McpHttpApp:
         if scope["type"] != "http":
             return
         raw = scope["headers"]
+        if any(value != value.strip() for _, value in raw):
+            # Field values exclude surrounding whitespace (RFC 9110 section 5.5); the
+            # SDK compares Mcp-Name with the body's name as sent.
+            raw = scope["headers"] = [(name, value.strip()) for name, value in raw]
         try:
             parsed = read_request_headers(raw)
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}

@@ -89,7 +89,6 @@ _JSONRPC_CODES = {
     ErrorCode.NOT_FOUND: types.INVALID_PARAMS,
     ErrorCode.UNIMPLEMENTED: types.METHOD_NOT_FOUND,
 }
-RESOURCE_NOT_FOUND = -32002
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +158,9 @@ class McpDoor:
             # Lists change when targets say so, and answers depend on the caller's
             # key: hosts keep nothing, and the coordinator's own cache does the work.
             cache_hints={method: CacheHint(0, "private") for method in _CACHEABLE},
+            # Mcp-Param-* headers are checked against the merged catalogue, not
+            # by calling tools/list again for each call.
+            get_tool_input_schema=self.catalogue.input_schema,
         )
         paginated = types.PaginatedRequestParams
         handle = self.server.add_request_handler
@@ -169,6 +171,7 @@ class McpDoor:
         handle("resources/read", types.ReadResourceRequestParams, self._read_resource)
         handle("prompts/list", paginated, self._list_prompts)
         handle("prompts/get", types.GetPromptRequestParams, self._get_prompt)
+        handle("completion/complete", types.CompleteRequestParams, self._complete)
 
     def close(self) -> None:
         self.listen.close()
@@ -245,7 +248,7 @@ class McpDoor:
             owners = await self.catalogue.resource_owners(params.uri)
             if not owners:
                 raise MCPError(
-                    RESOURCE_NOT_FOUND,
+                    types.INVALID_PARAMS,
                     f"Resource not found: no target lists {params.uri}",
                     {"uri": params.uri},
                 )
@@ -275,6 +278,31 @@ class McpDoor:
             return await self._route(ctx, entry, operation, inputs, call, trace)
 
         return await self._observed(ctx, "prompts/get", body)
+
+    async def _complete(
+        self, ctx: ServerRequestContext[Any], params: types.CompleteRequestParams
+    ) -> dict[str, Any]:
+        async def body(call: CallContext, trace: RequestTrace) -> dict[str, Any]:
+            ref = params.ref
+            if isinstance(ref, types.PromptReference):
+                entry, key = (await self.catalogue.prompts()).get(ref.name), "name"
+            else:
+                templates = await self.catalogue.resource_templates()
+                entry = templates.get(ref.uri) or (await self.catalogue.resources()).get(ref.uri)
+                key = "uri"
+            if entry is None:
+                raise MCPError(types.INVALID_PARAMS, f"Unknown {ref.type} reference")
+            upstream_ref = {"type": ref.type, key: entry.upstream}
+            raw = {k: v for k, v in (ctx.params or {}).items() if k != "_meta"}
+            inputs = call_inputs(self._caller(ctx).inputs, ctx.params)
+            operation = Operation.parse(
+                method="completion/complete",
+                params={**raw, "ref": upstream_ref},
+                context=inputs.context,
+            )
+            return await self._route(ctx, entry, operation, inputs, call, trace)
+
+        return await self._observed(ctx, "completion/complete", body)
 
     async def _route(
         self,

@@ -108,7 +108,7 @@ async def test_resources_and_prompts_are_merged_and_read_where_listed(
     assert '"server": "odoo_lab"' in getattr(lab_models.contents[0], "text", "")
     assert prompts == ["summarize_expenses"]
     assert "Alice Martin" in getattr(prompt.messages[0].content, "text", "")
-    assert missing.value.error.code == -32002
+    assert missing.value.error.code == -32602  # SEP-2164
     assert "odoo://nowhere/models" in missing.value.error.message
 
 

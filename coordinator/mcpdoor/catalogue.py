@@ -145,6 +145,8 @@ class Catalogue:
         self._clock = clock
         self._lists: dict[str, dict[str, _Lists]] = {name: {} for name in self._targets}
         self._stale_tools: set[str] = set()
+        # Targets whose tool list could not be fetched: any tool may be theirs.
+        self.unlisted: set[str] = set()
         # The tool lists last merged (compared by identity) and the merge.
         self._merged_tools: tuple[tuple[Mapping[str, ToolInfo], ...], dict[str, Entry]] | None = (
             None
@@ -197,7 +199,9 @@ class Catalogue:
                 tools = await target.list_tools(timeout=self._list_timeout)
             except (TargetError, McpErrorResponse) as exc:
                 log.info("catalogue: no tool list from %s: %s", target.name, exc)
+                self.unlisted.add(target.name)
                 return _NO_TOOLS
+        self.unlisted.discard(target.name)
         return tools
 
     # ------------------------------------------------------------ resources, prompts

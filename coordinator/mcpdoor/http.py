@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import parse_qsl
@@ -21,7 +22,7 @@ from urllib.parse import parse_qsl
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import INVALID_REQUEST
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from coordinator.calls import CallContext
 from coordinator.errors import CoordinatorError, ErrorCode
@@ -35,6 +36,12 @@ KeyCheck = Callable[[CallContext], None]
 WWW_AUTHENTICATE = 'Bearer realm="mcp-coordinator", ApiKey header="X-API-Key"'
 MAX_BODY_BYTES = 4 * 1024 * 1024
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_STATUS = {
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.PERMISSION_DENIED: 403,
+    ErrorCode.UNAVAILABLE: 503,
+}
+log = logging.getLogger(__name__)
 
 
 def authenticate(check: KeyCheck, headers: dict[str, str]) -> dict[str, str]:
@@ -135,14 +142,27 @@ class McpHttpApp:
             return
         deadline = None if parsed.timeout is None else time.monotonic() + parsed.timeout
         scope[SCOPE_KEY] = Caller(inputs, metadata, deadline, parsed.request_id)
-        await self.manager.handle_request(scope, receive, send)
+        answered = False
+
+        async def watched(message: Message) -> None:
+            nonlocal answered
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.manager.handle_request(scope, receive, watched)
+        except Exception:
+            # E.g. a request that arrives while the session manager stops.
+            log.exception("MCP door: request failed")
+            if not answered:
+                await _refuse(
+                    CoordinatorError(ErrorCode.UNAVAILABLE, "the MCP door cannot serve now"), send
+                )
 
 
 async def _refuse(error: CoordinatorError, send: Send) -> None:
     """A JSON-RPC error without id, with the HTTP status of the core's error table."""
-    status = 401 if error.code is ErrorCode.UNAUTHENTICATED else 400
-    if error.code is ErrorCode.PERMISSION_DENIED:
-        status = 403
+    status = _STATUS.get(error.code, 400)
     body = json.dumps(
         {
             "jsonrpc": "2.0",

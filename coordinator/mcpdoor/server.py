@@ -231,6 +231,13 @@ class McpDoor:
 
         async def body(call: CallContext, trace: RequestTrace) -> dict[str, Any]:
             entry = (await self.catalogue.tools()).get(params.name)
+            if entry is None and self.catalogue.unlisted:
+                # Not listed, but a target whose list is unknown may have it: the
+                # core tries those and says what happened.
+                owners = tuple(
+                    t for t in self.service.settings.target_names if t in self.catalogue.unlisted
+                )
+                entry = Entry(params.name, params.name, owners, None, {})
             if entry is None:
                 raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name}")
             inputs = call_inputs(self._caller(ctx).inputs, ctx.params)

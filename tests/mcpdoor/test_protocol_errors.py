@@ -31,9 +31,10 @@ def headers(**extra: str) -> dict[str, str]:
     return {"X-API-Key": API_KEY, "Accept": ACCEPT, "Content-Type": "application/json", **extra}
 
 
-def modern(
-    method: str, params: dict[str, Any] | None = None
-) -> tuple[dict[str, Any], dict[str, str]]:
+Request = tuple[dict[str, Any], dict[str, str]]
+
+
+def modern(method: str, params: dict[str, Any] | None = None) -> Request:
     body = {
         "jsonrpc": "2.0",
         "id": 7,

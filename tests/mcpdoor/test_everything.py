@@ -87,7 +87,10 @@ async def test_progress_of_the_target_reaches_the_host(
     assert seen == [1, 2, 3]
 
 
-async def test_a_cancelled_call_cancels_the_upstream_call(with_everything: Running) -> None:
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_cancelled_call_cancels_the_upstream_call(
+    with_everything: Running, mode: Mode
+) -> None:
     service = with_everything.coordinator.service
     assert service is not None
     started = asyncio.Event()
@@ -95,7 +98,7 @@ async def test_a_cancelled_call_cancels_the_upstream_call(with_everything: Runni
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         started.set()
 
-    async with mcp_client(f"{with_everything.http_url}/mcp", "legacy") as client:
+    async with mcp_client(f"{with_everything.http_url}/mcp", mode) as client:
         call = asyncio.create_task(
             client.call_tool(
                 "trigger-long-running-operation",
@@ -105,7 +108,9 @@ async def test_a_cancelled_call_cancels_the_upstream_call(with_everything: Runni
         )
         await asyncio.wait_for(started.wait(), 10)
         assert service.status().targets["everything"].in_flight == 1
-        call.cancel()  # the SDK client sends notifications/cancelled
+        # 2025-11-25: the SDK client sends notifications/cancelled; 2026-07-28: it
+        # closes the response stream.
+        call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await call
         for _ in range(200):

@@ -9,8 +9,8 @@ for fastmcp (its pins never touch ours); prints "listening on URL" once serving.
 import asyncio
 import sys
 
-from fastmcp import Client
-from fastmcp.server import create_proxy
+from fastmcp import Client  # type: ignore[import-not-found]  # its own venv
+from fastmcp.server import create_proxy  # type: ignore[import-not-found]
 
 
 async def main(upstream: str, port: int) -> None:

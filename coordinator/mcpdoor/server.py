@@ -102,6 +102,16 @@ class Caller:
     request_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One request as the handlers need it, from the SDK's context or the fast path."""
+
+    params: Mapping[str, Any]  # as sent, `_meta` included
+    protocol_version: str
+    caller: Caller
+    progress: _ProgressForward | None = None
+
+
 class _Server(Server[Any]):
     """The low-level server, announcing list changes to handshake-era hosts."""
 
@@ -190,7 +200,7 @@ class McpDoor:
                 tools.append(_AGGREGATE_DEFINITION)
             return {"tools": tools}
 
-        return await self._observed(ctx, "tools/list", body, traced=False)
+        return await self._observed(self._incoming(ctx), "tools/list", body, traced=False)
 
     async def _list_resources(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams
@@ -199,7 +209,7 @@ class McpDoor:
             resources = await self.catalogue.resources()
             return {"resources": [dict(e.definition) for e in resources.values()]}
 
-        return await self._observed(ctx, "resources/list", body, traced=False)
+        return await self._observed(self._incoming(ctx), "resources/list", body, traced=False)
 
     async def _list_resource_templates(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams
@@ -208,7 +218,9 @@ class McpDoor:
             templates = await self.catalogue.resource_templates()
             return {"resourceTemplates": [dict(e.definition) for e in templates.values()]}
 
-        return await self._observed(ctx, "resources/templates/list", body, traced=False)
+        return await self._observed(
+            self._incoming(ctx), "resources/templates/list", body, traced=False
+        )
 
     async def _list_prompts(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams
@@ -217,40 +229,50 @@ class McpDoor:
             prompts = await self.catalogue.prompts()
             return {"prompts": [dict(e.definition) for e in prompts.values()]}
 
-        return await self._observed(ctx, "prompts/list", body, traced=False)
+        return await self._observed(self._incoming(ctx), "prompts/list", body, traced=False)
 
     # ------------------------------------------------------------------ calls
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> dict[str, Any]:
-        if params.name == AGGREGATE_TOOL and self.aggregation:
+        return await self.call_tool(self._incoming(ctx), params.name, params.arguments)
+
+    async def call_tool(
+        self, incoming: Incoming, name: str, arguments: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """`tools/call`, from the SDK's handler or the door's fast path."""
+        if name == AGGREGATE_TOOL and self.aggregation:
             return await self._observed(
-                ctx, "tools/call", lambda call, trace: self._aggregate(ctx, params, call, trace)
+                incoming,
+                "tools/call",
+                lambda call, trace: self._aggregate(incoming, arguments or {}, call, trace),
             )
 
         async def body(call: CallContext, trace: RequestTrace) -> dict[str, Any]:
-            entry = (await self.catalogue.tools()).get(params.name)
+            entry = (await self.catalogue.tools()).get(name)
             if entry is None and self.catalogue.unlisted:
                 # Not listed, but a target whose list is unknown may have it: the
                 # core tries those and says what happened.
                 owners = tuple(
                     t for t in self.service.settings.target_names if t in self.catalogue.unlisted
                 )
-                entry = Entry(params.name, params.name, owners, None, {})
+                entry = Entry(name, name, owners, None, {})
             if entry is None:
-                raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name}")
-            inputs = call_inputs(self._caller(ctx).inputs, ctx.params)
+                raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {name}")
+            inputs = call_inputs(incoming.caller.inputs, incoming.params)
             operation = Operation.parse(
-                tool=entry.upstream, arguments=params.arguments, context=inputs.context
+                tool=entry.upstream, arguments=arguments, context=inputs.context
             )
-            return await self._route(ctx, entry, operation, inputs, call, trace)
+            return await self._route(incoming, entry, operation, inputs, call, trace)
 
-        return await self._observed(ctx, "tools/call", body)
+        return await self._observed(incoming, "tools/call", body)
 
     async def _read_resource(
         self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
     ) -> dict[str, Any]:
+        incoming = self._incoming(ctx)
+
         async def body(call: CallContext, trace: RequestTrace) -> dict[str, Any]:
             owners = await self.catalogue.resource_owners(params.uri)
             if not owners:
@@ -260,35 +282,39 @@ class McpDoor:
                     {"uri": params.uri},
                 )
             entry = Entry(params.uri, params.uri, owners, None, {})
-            inputs = call_inputs(self._caller(ctx).inputs, ctx.params)
+            inputs = call_inputs(incoming.caller.inputs, incoming.params)
             operation = Operation.parse(
                 method="resources/read", params={"uri": params.uri}, context=inputs.context
             )
-            return await self._route(ctx, entry, operation, inputs, call, trace)
+            return await self._route(incoming, entry, operation, inputs, call, trace)
 
-        return await self._observed(ctx, "resources/read", body)
+        return await self._observed(incoming, "resources/read", body)
 
     async def _get_prompt(
         self, ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams
     ) -> dict[str, Any]:
+        incoming = self._incoming(ctx)
+
         async def body(call: CallContext, trace: RequestTrace) -> dict[str, Any]:
             entry = (await self.catalogue.prompts()).get(params.name)
             if entry is None:
                 raise MCPError(types.INVALID_PARAMS, f"Unknown prompt: {params.name}")
-            inputs = call_inputs(self._caller(ctx).inputs, ctx.params)
+            inputs = call_inputs(incoming.caller.inputs, incoming.params)
             upstream: dict[str, Any] = {"name": entry.upstream}
             if params.arguments is not None:
                 upstream["arguments"] = params.arguments
             operation = Operation.parse(
                 method="prompts/get", params=upstream, context=inputs.context
             )
-            return await self._route(ctx, entry, operation, inputs, call, trace)
+            return await self._route(incoming, entry, operation, inputs, call, trace)
 
-        return await self._observed(ctx, "prompts/get", body)
+        return await self._observed(incoming, "prompts/get", body)
 
     async def _complete(
         self, ctx: ServerRequestContext[Any], params: types.CompleteRequestParams
     ) -> dict[str, Any]:
+        incoming = self._incoming(ctx)
+
         async def body(call: CallContext, trace: RequestTrace) -> dict[str, Any]:
             ref = params.ref
             if isinstance(ref, types.PromptReference):
@@ -300,20 +326,20 @@ class McpDoor:
             if entry is None:
                 raise MCPError(types.INVALID_PARAMS, f"Unknown {ref.type} reference")
             upstream_ref = {"type": ref.type, key: entry.upstream}
-            raw = {k: v for k, v in (ctx.params or {}).items() if k != "_meta"}
-            inputs = call_inputs(self._caller(ctx).inputs, ctx.params)
+            raw = {k: v for k, v in incoming.params.items() if k != "_meta"}
+            inputs = call_inputs(incoming.caller.inputs, incoming.params)
             operation = Operation.parse(
                 method="completion/complete",
                 params={**raw, "ref": upstream_ref},
                 context=inputs.context,
             )
-            return await self._route(ctx, entry, operation, inputs, call, trace)
+            return await self._route(incoming, entry, operation, inputs, call, trace)
 
-        return await self._observed(ctx, "completion/complete", body)
+        return await self._observed(incoming, "completion/complete", body)
 
     async def _route(
         self,
-        ctx: ServerRequestContext[Any],
+        incoming: Incoming,
         entry: Entry,
         operation: Operation,
         inputs: RoutingInputs,
@@ -335,10 +361,11 @@ class McpDoor:
             # one the catalogue chose is only where the item lives.
             allow_failover=not inputs.target and len(entry.owners) > 1,
         )
-        forward = _ProgressForward(ctx)
-        with progress_sink(forward.send if forward.wanted else None):
+        forward = incoming.progress
+        with progress_sink(forward.send if forward is not None else None):
             result = await self.service.route(route, call, trace)
-        await forward.flush()
+        if forward is not None:
+            await forward.flush()
         data = result.data if isinstance(result.data, dict) else {"value": result.data}
         meta = data.get("_meta")
         # The target's identity stamp is not ours: the host talks to the coordinator.
@@ -351,19 +378,18 @@ class McpDoor:
 
     async def _aggregate(
         self,
-        ctx: ServerRequestContext[Any],
-        params: types.CallToolRequestParams,
+        incoming: Incoming,
+        arguments: Mapping[str, Any],
         call: CallContext,
         trace: RequestTrace,
     ) -> dict[str, Any]:
-        arguments = params.arguments or {}
         query = arguments.get("query")
         context = arguments.get("context")
         if not isinstance(query, str):
             raise invalid_argument("arguments.query", "a string is required")
         if context is not None and not isinstance(context, Mapping):
             raise invalid_argument("arguments.context", "must be an object")
-        inputs = call_inputs(self._caller(ctx).inputs, ctx.params)
+        inputs = call_inputs(incoming.caller.inputs, incoming.params)
         merged = {**(inputs.context or {}), **(context or {})} or None
         try:
             result = await self.service.aggregate(
@@ -396,15 +422,23 @@ class McpDoor:
 
     # ------------------------------------------------------------------ plumbing
 
-    def _caller(self, ctx: ServerRequestContext[Any]) -> Caller:
-        request = ctx.request
-        scope = getattr(request, "scope", None)
+    def _incoming(self, ctx: ServerRequestContext[Any]) -> Incoming:
+        scope = getattr(ctx.request, "scope", None)
         caller = scope.get(SCOPE_KEY) if isinstance(scope, Mapping) else None
-        return caller if isinstance(caller, Caller) else self.default_caller
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            self._remember(ctx, scope)
+        meta = ctx.params.get("_meta") if ctx.params else None
+        wants_progress = isinstance(meta, Mapping) and meta.get("progressToken") is not None
+        return Incoming(
+            params=ctx.params or {},
+            protocol_version=ctx.protocol_version,
+            caller=caller if isinstance(caller, Caller) else self.default_caller,
+            progress=_ProgressForward(ctx.session) if wants_progress else None,
+        )
 
     async def _observed(
         self,
-        ctx: ServerRequestContext[Any],
+        incoming: Incoming,
         method: str,
         body: Callable[[CallContext, RequestTrace], Awaitable[_T]],
         *,
@@ -413,8 +447,7 @@ class McpDoor:
         """Runs one call and reports it to the observer, like `coordinator.rpc` does;
         the core's errors become JSON-RPC errors."""
         started = time.perf_counter()
-        caller = self._caller(ctx)
-        self._remember(ctx)
+        caller = incoming.caller
         call = CallContext(door="mcp", method=method, metadata=caller.metadata)
         call.deadline = caller.deadline
         if caller.request_id:
@@ -425,7 +458,7 @@ class McpDoor:
             result = await body(call, trace)
             code = "OK"
             if (
-                ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+                incoming.protocol_version in MODERN_PROTOCOL_VERSIONS
                 and isinstance(result, dict)
                 and "resultType" not in result
             ):
@@ -447,10 +480,7 @@ class McpDoor:
 
     # ------------------------------------------------------------------ list changes
 
-    def _remember(self, ctx: ServerRequestContext[Any]) -> None:
-        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-            return
-        scope = getattr(ctx.request, "scope", None)
+    def _remember(self, ctx: ServerRequestContext[Any], scope: Any) -> None:
         headers = dict(scope.get("headers") or ()) if isinstance(scope, Mapping) else {}
         key = headers.get(b"mcp-session-id", b"stdio").decode("latin-1")
         self._legacy[key] = ctx.session
@@ -488,10 +518,8 @@ class McpDoor:
 class _ProgressForward:
     """Passes a target's progress on to the host, when the host asked for progress."""
 
-    def __init__(self, ctx: ServerRequestContext[Any]) -> None:
-        self._ctx = ctx
-        meta = ctx.params.get("_meta") if ctx.params else None
-        self.wanted = isinstance(meta, Mapping) and meta.get("progressToken") is not None
+    def __init__(self, session: ServerSession) -> None:
+        self._session = session
         self._sent: list[asyncio.Task[None]] = []
 
     def send(self, params: Mapping[str, Any]) -> None:
@@ -502,7 +530,7 @@ class _ProgressForward:
         message = params.get("message")
         self._sent.append(
             asyncio.get_running_loop().create_task(
-                self._ctx.session.report_progress(
+                self._session.report_progress(
                     float(progress),
                     float(total) if isinstance(total, int | float) else None,
                     message if isinstance(message, str) else None,

@@ -27,6 +27,7 @@ from starlette.types import Message, Receive, Scope, Send
 from coordinator.calls import CallContext
 from coordinator.errors import CoordinatorError, ErrorCode
 from coordinator.gateway.headers import read_request_headers
+from coordinator.mcpdoor.fastpath import FastPath
 from coordinator.mcpdoor.inputs import connection_inputs
 from coordinator.mcpdoor.server import SCOPE_KEY, Caller, McpDoor
 
@@ -83,14 +84,17 @@ class McpHttpApp:
         *,
         host: str = "127.0.0.1",
         max_body_bytes: int = MAX_BODY_BYTES,
+        fast_path: bool = True,
     ) -> None:
         self.door = door
         self._check = check
+        security = rebinding_protection(host)
+        self._fast = FastPath(door, loopback_only=security is not None) if fast_path else None
         self.manager = StreamableHTTPSessionManager(
             app=door.server,
             json_response=False,
             stateless=False,
-            security_settings=rebinding_protection(host),
+            security_settings=security,
             max_request_body_size=max_body_bytes,
         )
 
@@ -141,7 +145,7 @@ class McpHttpApp:
             await _refuse(error, send)
             return
         deadline = None if parsed.timeout is None else time.monotonic() + parsed.timeout
-        scope[SCOPE_KEY] = Caller(inputs, metadata, deadline, parsed.request_id)
+        caller = scope[SCOPE_KEY] = Caller(inputs, metadata, deadline, parsed.request_id)
         answered = False
 
         async def watched(message: Message) -> None:
@@ -150,6 +154,11 @@ class McpHttpApp:
             await send(message)
 
         try:
+            if self._fast is not None:
+                unanswered = await self._fast.try_answer(scope, receive, watched, caller)
+                if unanswered is None:
+                    return
+                receive = unanswered
             await self.manager.handle_request(scope, receive, watched)
         except Exception:
             # E.g. a request that arrives while the session manager stops.

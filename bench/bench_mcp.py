@@ -15,10 +15,10 @@ interleaved in rounds so machine noise hits all alike:
 - /mcp 2025-11-25: a `tools/call` on a session opened with `initialize` (one call at a
   time only: wrk repeats one request id, which a session does not allow concurrently);
 - FastMCP proxy: the direct request, sent to the proxy.
-Prints p50/p99/req/s per path and level, the added p50 of each path over the
-direct call, the issue's budget for /mcp (at most REST's added p50 + 0.15 ms,
-and at most a fifth of what the FastMCP proxy adds), and whether `tools/list`
-over /mcp reached a target.
+Prints p50/p99/req/s and the hop's CPU per request (coordinator or proxy) per
+path and level, the added p50 of each path over the direct call, the issue's
+budget for /mcp (at most REST's added p50 + 0.15 ms, and at most a fifth of what
+the FastMCP proxy adds), and whether `tools/list` over /mcp reached a target.
 """
 
 from __future__ import annotations
@@ -26,12 +26,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import statistics
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -41,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench import loadgen  # noqa: E402
-from bench.measure import pin  # noqa: E402
+from bench.measure import cpu_seconds, pin  # noqa: E402
 from tests.support.mcp_servers import SampleServer, free_port  # noqa: E402
 
 API_KEY = "bench-key"
@@ -73,7 +75,15 @@ MODERN_HEADERS = {
 LEGACY_BODY = json.dumps(
     {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": TOOL, "arguments": {}}}
 ).encode()
-Run = Callable[[int], loadgen.LoadResult]
+
+
+@dataclass(frozen=True)
+class Measured:
+    load: loadgen.LoadResult
+    hop_cpu_us: float  # CPU of the hop (coordinator or proxy) per request
+
+
+Run = Callable[[int], Measured]
 LEGACY = "/mcp 2025-11-25"
 JSONRPC_ERROR = re.compile(r'"error"\s*:\s*\{')
 
@@ -182,15 +192,26 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
         for url, body, headers in requests.values():
             await check(url, body, headers)
 
-        def run_of(url: str, body: bytes, headers: dict[str, str]) -> Run:
-            return lambda level: loadgen.wrk(
-                url, body=body, headers=headers, connections=level, seconds=seconds, cpu=0
-            )
+        def run_of(url: str, body: bytes, headers: dict[str, str], hop: int | None) -> Run:
+            def run(level: int) -> Measured:
+                before = cpu_seconds(hop) if hop is not None else 0.0
+                result = loadgen.wrk(
+                    url, body=body, headers=headers, connections=level, seconds=seconds, cpu=0
+                )
+                used = cpu_seconds(hop) - before if hop is not None else float("nan")
+                return Measured(result, used / result.requests * 1e6)
 
-        runs = {name: run_of(*request) for name, request in requests.items()}
+            return run
+
+        # The process whose CPU is the hop's: the coordinator, or the FastMCP proxy.
+        hops = {"direct": None, "FastMCP proxy": proxy.pid}
+        runs = {
+            name: run_of(*request, hops.get(name, coordinator.pid))
+            for name, request in requests.items()
+        }
         for run in runs.values():  # warm-up: sessions, connections, tool lists
             await asyncio.to_thread(run, 1)
-        results: dict[tuple[str, int], list[loadgen.LoadResult]] = {}
+        results: dict[tuple[str, int], list[Measured]] = {}
         for _ in range(rounds):
             for level in (1, concurrency):
                 for name, run in runs.items():
@@ -225,7 +246,7 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
 
 
 def report(
-    results: dict[tuple[str, int], list[loadgen.LoadResult]],
+    results: dict[tuple[str, int], list[Measured]],
     names: list[str],
     concurrency: int,
     rounds: int,
@@ -233,18 +254,23 @@ def report(
 ) -> None:
     """Medians over the rounds of each run's p50, p99 and req/s, and the budget."""
     print(f"wrk, {rounds} interleaved rounds, {seconds:g} s per run\n")
-    print("| path | concurrency | p50 ms | p99 ms | req/s |")
-    print("|---|---|---|---|---|")
+    print("| path | concurrency | p50 ms | p99 ms | req/s | hop CPU µs/req |")
+    print("|---|---|---|---|---|---|")
     p50: dict[tuple[str, int], float] = {}
     for level in (1, concurrency):
         for name in names:
             runs = results.get((name, level))
             if not runs:
                 continue
-            p50[(name, level)] = statistics.median(run.p50_ms for run in runs)
-            p99 = statistics.median(run.p99_ms for run in runs)
-            rps = statistics.median(run.rps for run in runs)
-            print(f"| {name} | {level} | {p50[(name, level)]:.3f} | {p99:.3f} | {rps:,.0f} |")
+            p50[(name, level)] = statistics.median(run.load.p50_ms for run in runs)
+            p99 = statistics.median(run.load.p99_ms for run in runs)
+            rps = statistics.median(run.load.rps for run in runs)
+            cpu = statistics.median(run.hop_cpu_us for run in runs)
+            shown = "-" if math.isnan(cpu) else f"{cpu:.0f}"
+            print(
+                f"| {name} | {level} | {p50[(name, level)]:.3f} | {p99:.3f} | {rps:,.0f}"
+                f" | {shown} |"
+            )
     print()
     added = {name: p50[(name, 1)] - p50[("direct", 1)] for name in names[1:]}
     for name, value in added.items():

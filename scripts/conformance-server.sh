@@ -100,8 +100,9 @@ targets:
     cwd: $ROOT
     env: {PYTHONPATH: "$ROOT"}
 YAML
-(cd "$ROOT" && exec env -u COORDINATOR_API_KEY -u REDIS_URL -u DATABASE_URL \
-  HOST=127.0.0.1 PORT=0 GRPC_PORT=0 ENVIRONMENT=development LOG_LEVEL=WARNING \
+# A clean environment: a stray <NAME>_MCP_URL or COORDINATOR_API_KEY would change what is tested.
+(cd "$ROOT" && exec env -i PATH="$PATH" HOME="${HOME:-/root}" \
+  HOST=127.0.0.1 PORT=0 GRPC_PORT=0 LOG_LEVEL=WARNING \
   "$PYTHON" -m coordinator serve --config "$WORK/coordinator.yaml" >"$WORK/stdout" 2>"$RESULTS/coordinator.log") &
 COORDINATOR_PID=$!
 URL=""

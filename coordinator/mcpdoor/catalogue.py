@@ -137,9 +137,14 @@ class Catalogue:
         *,
         list_timeout: float,
         reserved_tools: Collection[str] = (),
+        reachable: Callable[[str], bool] = lambda name: True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`reachable(name)` is False for a target known to be down (health probes,
+        open breaker): its lists are then not fetched, so a frozen target does not
+        hold up every list a host asks for."""
         self._targets = dict(targets)
+        self._reachable = reachable
         self._list_timeout = list_timeout
         self._reserved_tools = frozenset(reserved_tools)
         self._clock = clock
@@ -193,6 +198,9 @@ class Catalogue:
 
     async def _tools_of(self, target: Target) -> Mapping[str, ToolInfo]:
         tools = target.tools_cached
+        if tools is None and not self._reachable(target.name):
+            self.unlisted.add(target.name)
+            return _NO_TOOLS
         if tools is None or target.name in self._stale_tools:
             self._stale_tools.discard(target.name)
             try:
@@ -239,6 +247,8 @@ class Catalogue:
         known = self._lists[name].get(method)
         if known is not None and self._clock() < known.expires:
             return known.items
+        if not self._reachable(name):
+            return known.items if known is not None else []
         target = self._targets[name]
         key, _ = _LISTS[method]
         items: list[Mapping[str, Any]] = []

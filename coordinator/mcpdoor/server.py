@@ -148,6 +148,7 @@ class McpDoor:
             targets,
             list_timeout=settings.per_try_timeout,
             reserved_tools=(AGGREGATE_TOOL,) if self.aggregation else (),
+            reachable=service.is_reachable,
         )
         self.catalogue.add_listener(self._catalogue_changed)
         self.bus = InMemorySubscriptionBus()

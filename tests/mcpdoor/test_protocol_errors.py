@@ -3,6 +3,7 @@ message that says what is wrong; never a 500."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -133,3 +134,40 @@ async def test_no_target_able_to_answer_is_an_error_naming_the_targets_tried(
         assert "gone" in error.message
         assert error.data["status"] == "UNAVAILABLE"
         assert error.data["mcp-coordinator/routing"]["attempts"][0]["target"] == "gone"
+
+
+@pytest.fixture
+async def frozen_lab(shared_prod: SampleServer) -> AsyncIterator[Running]:
+    """odoo_prod, and an odoo_lab that stops answering before its tools are ever listed."""
+    lab = await SampleServer("odoo_lab", "lab").start()
+    lab.freeze()
+    settings = settings_for(
+        shared_prod.target_config(),
+        lab.target_config(),
+        probe_interval=0.05,
+        probe_timeout=0.05,
+        per_try_timeout=60.0,
+        request_timeout=60.0,
+    )
+    try:
+        async for item in running(settings):
+            yield item
+    finally:
+        lab.thaw()
+        await lab.stop()
+
+
+async def test_a_target_known_to_be_down_does_not_hold_up_the_lists(frozen_lab: Running) -> None:
+    service = frozen_lab.coordinator.service
+    assert service is not None
+    for _ in range(1000):  # until the health probes have found it
+        if not service.is_reachable("odoo_lab"):
+            break
+        await asyncio.sleep(0.01)
+    assert not service.is_reachable("odoo_lab")
+    async with mcp_client(f"{frozen_lab.http_url}/mcp", "legacy") as client:
+        # Asking the frozen target would take the 60 s per-try timeout; the guard is far below.
+        tools = await asyncio.wait_for(client.list_tools(), 20)
+        prompts = await asyncio.wait_for(client.list_prompts(), 20)
+    assert "list_expenses" in {tool.name for tool in tools.tools}
+    assert [p.name for p in prompts.prompts] == ["summarize_expenses"]

@@ -28,10 +28,11 @@ from coordinator.config import Settings
 from coordinator.dashboard import dashboard_routes
 from coordinator.gateway import build_gateway
 from coordinator.grpc_server import GrpcDoor
+from coordinator.mcpdoor import McpDoor, McpHttpApp
 from coordinator.metrics import Metrics
 from coordinator.observe import RequestObserver
 from coordinator.probes import HealthProber, ProbePolicy
-from coordinator.rpc import SERVICE_DESCRIPTOR, coordinator_handlers
+from coordinator.rpc import SERVICE_DESCRIPTOR, ApiKeyCheck, coordinator_handlers
 from coordinator.service import CoordinatorService
 from coordinator.targets import Target, open_target
 from coordinator.usage import open_usage_recorder
@@ -53,10 +54,18 @@ class _EmbeddedUvicorn(uvicorn.Server):
 
 
 class Coordinator:
-    """Everything one coordinator process runs, started and stopped together."""
+    """Everything one coordinator process runs, started and stopped together.
 
-    def __init__(self, settings: Settings) -> None:
+    With `network=False` (`mcp-coordinator stdio`) it listens on no port: the
+    caller serves `mcp` over another transport.
+    """
+
+    def __init__(self, settings: Settings, *, network: bool = True) -> None:
         self.settings = settings
+        self.network = network
+        self.targets: dict[str, Target] = {}
+        self.observer: RequestObserver | None = None
+        self.mcp: McpDoor | None = None
         self._stack = AsyncExitStack()
         self.service: CoordinatorService | None = None
         self.metrics: Metrics | None = None
@@ -98,7 +107,7 @@ class Coordinator:
         )
         self.metrics = Metrics(settings.target_names)
         self.metrics.bind_usage(recorder.stats)
-        targets: dict[str, Target] = {}
+        targets = self.targets
         for target_config in settings.targets:
             if not target_config.enabled:
                 continue  # never connected, probed or warmed up
@@ -117,7 +126,12 @@ class Coordinator:
                 on_change=self.service.on_probe,
             )
         )
-        observer = RequestObserver(recorder, self.metrics)
+        observer = self.observer = RequestObserver(recorder, self.metrics)
+        self.mcp = McpDoor(self.service, targets, observer=observer)
+        if not self.network:
+            self._stack.callback(self.mcp.close)
+            self._warm_up(targets)
+            return
         handlers = coordinator_handlers(
             self.service, settings.api_key, observer, usage=usage_reader
         )
@@ -127,12 +141,16 @@ class Coordinator:
             GrpcDoor(services, host=settings.host, port=settings.grpc_port)
         )
 
+        mcp_app = await self._stack.enter_async_context(
+            McpHttpApp(self.mcp, ApiKeyCheck(settings.api_key), host=settings.host).running()
+        )
         # The gateway is the outer app so every path, even one Starlette's Mount
         # cannot match, gets a google.rpc.Status answer.
         http_app = build_gateway(
             services=services,
             extra_routes=[
                 Route("/metrics", self._metrics_endpoint, methods=["GET"]),
+                Route("/mcp", mcp_app),
                 *dashboard_routes(),
             ],
         )
@@ -147,9 +165,7 @@ class Coordinator:
             timeout_graceful_shutdown=int(max(1, settings.drain_seconds)),
         )
         self._http = _EmbeddedUvicorn(config)
-        for name, target in targets.items():
-            warm_up = asyncio.create_task(_warm_up(target), name=f"warm-up-{name}")
-            self._stack.callback(warm_up.cancel)
+        self._warm_up(targets)
         self._http_task = asyncio.create_task(self._http.serve(), name="http-door")
         while not self._http.started:
             if self._http_task.done():
@@ -166,6 +182,11 @@ class Coordinator:
             self.http_port,
             ", ".join(settings.target_names) or "(none)",
         )
+
+    def _warm_up(self, targets: dict[str, Target]) -> None:
+        for name, target in targets.items():
+            warm_up = asyncio.create_task(_warm_up(target), name=f"warm-up-{name}")
+            self._stack.callback(warm_up.cancel)
 
     async def _metrics_endpoint(self, request: Request) -> Response:
         """Prometheus text; breaker states are read at scrape time."""

@@ -1,4 +1,4 @@
-"""`mcp-coordinator`: serve, demo, and a gRPC client (route, aggregate, status, health).
+"""`mcp-coordinator`: serve, stdio, demo, and a gRPC client (route, aggregate, status, health).
 
 The client commands print the response as JSON (proto field names, every field)
 and exit 1 with `error: CODE: message` on stderr when the call fails.
@@ -23,6 +23,7 @@ from mcpcoordinator.v1 import coordinator_pb2_grpc as pb_grpc
 
 from coordinator import __version__
 from coordinator.config import ConfigError, load_settings
+from coordinator.errors import CoordinatorError
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 
@@ -65,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the coordinator (gRPC and HTTP doors)")
     serve.add_argument("--config", help="YAML configuration file (default: $COORDINATOR_CONFIG)")
+
+    stdio = commands.add_parser(
+        "stdio", help="serve MCP on stdin/stdout (for hosts that launch a command)"
+    )
+    stdio.add_argument("--config", help="YAML configuration file (default: $COORDINATOR_CONFIG)")
 
     migrate = commands.add_parser(
         "migrate", help="create or update the usage_events table at DATABASE_URL"
@@ -176,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args.config)
+    if args.command == "stdio":
+        return _stdio(args.config)
     if args.command == "migrate":
         return _migrate(args.database_url)
     if args.command == "demo":
@@ -208,6 +216,29 @@ def _migrate(database_url: str | None) -> int:
         print(f"mcp-coordinator migrate: {error}", file=sys.stderr)
         return 1
     print(f"applied {', '.join(applied)}" if applied else "usage_events is up to date")
+    return 0
+
+
+def _stdio(config_path: str | None) -> int:
+    from coordinator.logs import configure_logging
+    from coordinator.mcpdoor.stdio import serve_stdio
+
+    try:
+        settings = load_settings(config_path=config_path)
+    except ConfigError as error:
+        print(f"mcp-coordinator: invalid configuration: {error}", file=sys.stderr)
+        return 2
+    configure_logging(
+        "json" if os.environ.get("LOG_FORMAT", "text") == "json" else "text",
+        os.environ.get("LOG_LEVEL", "WARNING"),
+        secrets=(settings.api_key, settings.supabase_service_role_key, settings.database_url),
+        stream=sys.stderr,
+    )
+    try:
+        _run(serve_stdio(settings))
+    except CoordinatorError as error:  # e.g. COORDINATOR_CONTEXT with too many keys
+        print(f"mcp-coordinator: {error.message}", file=sys.stderr)
+        return 2
     return 0
 
 

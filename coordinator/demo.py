@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from coordinator.app import Coordinator
 from coordinator.config import Settings, TargetConfig
+from coordinator.mcpdoor.hosts import claude_desktop_config, vscode_config
 
 START_TIMEOUT = 30.0
 
@@ -51,9 +52,15 @@ async def sample_process(name: str, environment: str) -> AsyncIterator[str]:
                 await process.wait()
 
 
-def examples(http_port: int, grpc_port: int, api_key: str) -> str:
+def examples(
+    http_port: int, grpc_port: int, api_key: str, targets: Mapping[str, str] | None = None
+) -> str:
     base = f"http://127.0.0.1:{http_port}"
     key = f"-H 'X-API-Key: {api_key}'"
+    vscode = vscode_config(f"{base}/mcp", {"X-API-Key": api_key})
+    claude = claude_desktop_config(
+        {f"{name.upper()}_MCP_URL": url for name, url in (targets or {}).items()}
+    )
     return f"""
 MCP Coordinator demo is running.
   REST  {base}      gRPC 127.0.0.1:{grpc_port}      API key: {api_key}
@@ -75,8 +82,22 @@ Try (in another terminal):
   mcp-coordinator aggregate "List all skills"
   mcp-coordinator status
 
+MCP hosts (every target's tools in one server, routed the same way):
+  VS Code, .vscode/mcp.json:
+{_indent(vscode)}
+  Claude Desktop, claude_desktop_config.json (launches the coordinator over stdio):
+{_indent(claude)}
+  Any other host: Streamable HTTP at {base}/mcp with the X-API-Key header
+  (or Authorization: Bearer {api_key}); the MCP Inspector:
+  npx @modelcontextprotocol/inspector --cli {base}/mcp --header 'X-API-Key: {api_key}' \\
+      --method tools/list
+
 Press Ctrl-C to stop.
 """
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
 
 
 async def run_demo(*, grpc_port: int, port: int, api_key: str) -> int:
@@ -101,7 +122,9 @@ async def run_demo(*, grpc_port: int, port: int, api_key: str) -> int:
             drain_seconds=2.0,
         )
         async with Coordinator(settings) as coordinator:
-            print(examples(coordinator.http_port, coordinator.grpc_port, api_key), flush=True)
+            targets = {"odoo_prod": prod_url, "odoo_lab": lab_url}
+            text = examples(coordinator.http_port, coordinator.grpc_port, api_key, targets)
+            print(text, flush=True)
             await stop.wait()
             await coordinator.drain()
     return 0

@@ -261,6 +261,11 @@ class CoordinatorService:
         if healthy:
             state.breaker.probe_succeeded()
 
+    def is_reachable(self, name: str) -> bool:
+        """False while health probes say target `name` is down or its breaker is open."""
+        state = self._targets[name]
+        return not state.probe_reason and state.breaker.is_available()
+
     # -- Route -----------------------------------------------------------------------
 
     async def route(

@@ -33,6 +33,7 @@ from coordinator.targets.errors import (
     TargetTimeout,
     TargetUnavailable,
 )
+from coordinator.targets.progress import ProgressSink, current_sink, new_token
 from coordinator.targets.tools import ToolInfo, tools_from_results
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class Target(abc.ABC):
         self._tools_lock = asyncio.Lock()
         self._listeners: list[NotificationListener] = []
         self._tools_refresh: asyncio.Task[None] | None = None
+        self._progress_sinks: dict[str, ProgressSink] = {}
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -141,15 +143,35 @@ class Target(abc.ABC):
             raise RuntimeError(f"target {self.name} must be entered (async with) before use")
         limit = self.default_timeout if timeout is None else timeout
         progress = Progress()
+        body = dict(params or {})
+        token = self._ask_for_progress(body)
         try:
             async with asyncio.timeout(limit) as scope:
-                return await self._request(method, dict(params or {}), progress)
+                return await self._request(method, body, progress)
         except TimeoutError:
             if not scope.expired():
                 raise
             raise TargetTimeout(
                 self.name, f"{method}: no answer within {limit:g}s", may_have_run=progress.sent
             ) from None
+        finally:
+            if token is not None:
+                self._progress_sinks.pop(token, None)
+
+    def _ask_for_progress(self, params: dict[str, Any]) -> str | None:
+        """Adds a progress token to `params._meta` when the caller set a progress sink."""
+        sink = current_sink()
+        if sink is None:
+            return None
+        token = new_token(self.name)
+        meta = params.get("_meta")
+        params["_meta"] = (
+            {**meta, "progressToken": token}
+            if isinstance(meta, Mapping)
+            else {"progressToken": token}
+        )
+        self._progress_sinks[token] = sink
+        return token
 
     @abc.abstractmethod
     async def _request(
@@ -265,6 +287,13 @@ class Target(abc.ABC):
         elif method == "notifications/subscriptions/acknowledged":
             return
         payload: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
+        if method == "notifications/progress":
+            sink = self._progress_sinks.get(str(payload.get("progressToken")))
+            if sink is not None:
+                try:
+                    sink(payload)
+                except Exception:
+                    logger.exception("progress sink failed for %s", self.name)
         for listener in list(self._listeners):
             try:
                 listener(self, method, payload)

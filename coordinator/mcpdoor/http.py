@@ -1,0 +1,186 @@
+"""`/mcp` on the HTTP port: Streamable HTTP, both protocol revisions, behind the API key.
+
+The SDK's session manager serves 2025-11-25 (initialize, `Mcp-Session-Id`,
+the GET stream, DELETE) and 2026-07-28 (stateless, chosen by the
+`MCP-Protocol-Version` header) and answers malformed messages, wrong
+`Accept`, unknown sessions and oversized bodies by the protocol. In front of
+it this app checks the key (`X-API-Key` or `Authorization: Bearer`; 401 with
+`WWW-Authenticate`) and reads what the request tells the core: routing inputs,
+deadline (`X-Request-Timeout` or `Grpc-Timeout`, as on REST) and request id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from urllib.parse import parse_qsl
+
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types import INVALID_REQUEST
+from starlette.types import Message, Receive, Scope, Send
+
+from coordinator.calls import CallContext
+from coordinator.errors import CoordinatorError, ErrorCode
+from coordinator.gateway.headers import read_request_headers
+from coordinator.mcpdoor.fastpath import FastPath
+from coordinator.mcpdoor.inputs import connection_inputs
+from coordinator.mcpdoor.server import SCOPE_KEY, Caller, McpDoor
+
+KeyCheck = Callable[[CallContext], None]
+"""Raises UNAUTHENTICATED (or PERMISSION_DENIED) for a call it refuses (`rpc.ApiKeyCheck`)."""
+
+WWW_AUTHENTICATE = 'Bearer realm="mcp-coordinator", ApiKey header="X-API-Key"'
+MAX_BODY_BYTES = 4 * 1024 * 1024
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_STATUS = {
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.PERMISSION_DENIED: 403,
+    ErrorCode.UNAVAILABLE: 503,
+}
+log = logging.getLogger(__name__)
+
+
+def authenticate(check: KeyCheck, headers: dict[str, str]) -> dict[str, str]:
+    """The call metadata for a request's key, after `check` accepted it.
+
+    The one place the MCP door decides who may call: the key comes from
+    `X-API-Key` or `Authorization: Bearer <key>`.
+    """
+    key = headers.get("x-api-key")
+    if not key:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            key = token.strip()
+    metadata = {"x-api-key": key} if key else {}
+    check(CallContext(door="mcp", method="mcp", metadata=metadata))
+    return metadata
+
+
+def rebinding_protection(host: str) -> TransportSecuritySettings | None:
+    """On a loopback address, requests must name a loopback host and origin: a web
+    page cannot reach the door through DNS rebinding. On any other address the
+    door is behind a deliberate network setup that names its own hosts."""
+    if host not in LOOPBACK_HOSTS:
+        return None
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
+        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+    )
+
+
+class McpHttpApp:
+    """The ASGI app mounted at `/mcp`; enter `running()` before serving requests."""
+
+    def __init__(
+        self,
+        door: McpDoor,
+        check: KeyCheck,
+        *,
+        host: str = "127.0.0.1",
+        max_body_bytes: int = MAX_BODY_BYTES,
+        fast_path: bool = True,
+    ) -> None:
+        self.door = door
+        self._check = check
+        security = rebinding_protection(host)
+        self._fast = FastPath(door, loopback_only=security is not None) if fast_path else None
+        self.manager = StreamableHTTPSessionManager(
+            app=door.server,
+            json_response=False,
+            stateless=False,
+            security_settings=security,
+            max_request_body_size=max_body_bytes,
+        )
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[McpHttpApp]:
+        """Runs the session manager for the duration of the block.
+
+        The manager's task group lives in a task of its own: the block may be
+        left from another task than it was entered in (an exit stack closed by
+        a fixture's teardown), which an anyio cancel scope does not allow.
+        """
+        started = asyncio.Event()
+        stop = asyncio.Event()
+
+        async def run() -> None:
+            async with self.manager.run():
+                started.set()
+                await stop.wait()
+
+        task = asyncio.create_task(run(), name="mcp-session-manager")
+        waiting = asyncio.create_task(started.wait())
+        await asyncio.wait((task, waiting), return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            waiting.cancel()
+            task.result()  # re-raises why the manager did not start
+        try:
+            yield self
+        finally:
+            self.door.close()
+            stop.set()
+            await task
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        raw = scope["headers"]
+        if any(value != value.strip() for _, value in raw):
+            # Field values exclude surrounding whitespace (RFC 9110 section 5.5); the
+            # SDK compares Mcp-Name with the body's name as sent.
+            raw = scope["headers"] = [(name, value.strip()) for name, value in raw]
+        try:
+            parsed = read_request_headers(raw)
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}
+            metadata = authenticate(self._check, headers)
+            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+            inputs = connection_inputs(headers, query)
+        except CoordinatorError as error:
+            await _refuse(error, send)
+            return
+        deadline = None if parsed.timeout is None else time.monotonic() + parsed.timeout
+        caller = scope[SCOPE_KEY] = Caller(inputs, metadata, deadline, parsed.request_id)
+        answered = False
+
+        async def watched(message: Message) -> None:
+            nonlocal answered
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            if self._fast is not None:
+                unanswered = await self._fast.try_answer(scope, receive, watched, caller)
+                if unanswered is None:
+                    return
+                receive = unanswered
+            await self.manager.handle_request(scope, receive, watched)
+        except Exception:
+            # E.g. a request that arrives while the session manager stops.
+            log.exception("MCP door: request failed")
+            if not answered:
+                await _refuse(
+                    CoordinatorError(ErrorCode.UNAVAILABLE, "the MCP door cannot serve now"), send
+                )
+
+
+async def _refuse(error: CoordinatorError, send: Send) -> None:
+    """A JSON-RPC error without id, with the HTTP status of the core's error table."""
+    status = _STATUS.get(error.code, 400)
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": None,
+            "error": {"code": INVALID_REQUEST, "message": error.message},
+        }
+    ).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

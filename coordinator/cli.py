@@ -1,4 +1,4 @@
-"""`mcp-coordinator`: serve, demo, and a gRPC client (route, aggregate, status, health).
+"""`mcp-coordinator`: serve, demo, keys, and a gRPC client (route, aggregate, status, health).
 
 The client commands print the response as JSON (proto field names, every field)
 and exit 1 with `error: CODE: message` on stderr when the call fails.
@@ -70,6 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate", help="create or update the usage_events table at DATABASE_URL"
     )
     migrate.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser(
+        "create", help="print a new random key once, and the api_keys entry to paste"
+    )
+    create.add_argument("--id", required=True, help="the key's name in logs, metrics and usage")
+    create.add_argument(
+        "--scopes",
+        default="route,aggregate,status",
+        help="comma-separated: route, aggregate, status, mcp, dashboard, admin",
+    )
+    create.add_argument("--targets", default="", help="comma-separated targets (default: all)")
 
     demo = commands.add_parser("demo", help="start two sample MCP servers and a coordinator")
     demo.add_argument("--grpc-port", type=int, default=50051)
@@ -178,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args.config)
     if args.command == "migrate":
         return _migrate(args.database_url)
+    if args.command == "keys":
+        return _create_key(args.id, args.scopes, args.targets)
     if args.command == "demo":
         from coordinator.demo import run_demo
 
@@ -188,6 +203,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
         return 1
     print(to_json(response))
+    return 0
+
+
+def _create_key(key_id: str, scopes_text: str, targets_text: str) -> int:
+    from pydantic import ValidationError
+
+    from coordinator.auth import hash_key, new_key
+    from coordinator.config import ApiKeyConfig
+
+    key = new_key()
+    scopes = [s.strip() for s in scopes_text.split(",") if s.strip()]
+    targets = [t.strip() for t in targets_text.split(",") if t.strip()]
+    try:
+        ApiKeyConfig.model_validate({"id": key_id, "hash": hash_key(key), "scopes": scopes})
+    except ValidationError as error:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        print(f"mcp-coordinator keys create: {problems}", file=sys.stderr)
+        return 2
+    entry = f"  - {{id: {key_id}, hash: {hash_key(key)}, scopes: [{', '.join(scopes)}]"
+    entry += f", targets: [{', '.join(targets)}]}}" if targets else "}"
+    print(f"API key (shown once, store it now): {key}")
+    print("Add under api_keys: in the YAML configuration:")
+    print(entry)
     return 0
 
 

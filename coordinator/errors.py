@@ -9,9 +9,11 @@ ever see this type and turn it into a gRPC status or an HTTP response through
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 import grpc
+from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 
@@ -63,18 +65,42 @@ ERROR_TABLE: dict[ErrorCode, StatusMapping] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """A rate limit as the IETF RateLimit headers describe it: `limit` requests per
+    `window` seconds under policy `name`; `remaining` now, full again in `reset` seconds."""
+
+    name: str
+    limit: int
+    window: int
+    remaining: int
+    reset: int
+
+
 class CoordinatorError(Exception):
     """A failure with a status code, safe to show to the caller.
 
     `field` names the request field at fault, when there is one (it becomes a
-    google.rpc.BadRequest field violation on the wire).
+    google.rpc.BadRequest field violation on the wire). `retry_after` (seconds)
+    tells the caller when to try again: a google.rpc.RetryInfo detail on the
+    wire, `Retry-After` over HTTP; `quota` adds the RateLimit headers.
     """
 
-    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        field: str | None = None,
+        retry_after: float | None = None,
+        quota: Quota | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.retry_after = retry_after
+        self.quota = quota
 
     @property
     def grpc_status(self) -> grpc.StatusCode:
@@ -95,7 +121,8 @@ def invalid_argument(field: str, problem: str) -> CoordinatorError:
 
 def to_status_proto(error: CoordinatorError) -> status_pb2.Status:
     """The google.rpc.Status both doors send: code, message and, when a field is
-    at fault, a google.rpc.BadRequest detail naming it."""
+    at fault, a google.rpc.BadRequest detail naming it; a google.rpc.RetryInfo
+    detail when the caller should retry later."""
     status = status_pb2.Status(code=error.code.value, message=error.message)
     if error.field is not None:
         bad_request = error_details_pb2.BadRequest(
@@ -106,4 +133,9 @@ def to_status_proto(error: CoordinatorError) -> status_pb2.Status:
             ]
         )
         status.details.add().Pack(bad_request)
+    if error.retry_after is not None:
+        seconds = max(0.0, error.retry_after)
+        whole = math.floor(seconds)
+        delay = duration_pb2.Duration(seconds=whole, nanos=int((seconds - whole) * 1e9))
+        status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
     return status

@@ -13,8 +13,9 @@ import time
 from coordinator.calls import CallContext
 from coordinator.logs import log_decision
 from coordinator.metrics import Metrics
+from coordinator.refusals import RefusalLog
 from coordinator.service import RequestTrace
-from coordinator.usage import UsageAttempt, UsageEvent, UsageRecorder, api_key_id
+from coordinator.usage import UsageAttempt, UsageEvent, UsageRecorder
 
 log = logging.getLogger("coordinator.decisions")
 
@@ -23,6 +24,13 @@ class RequestObserver:
     def __init__(self, recorder: UsageRecorder, metrics: Metrics) -> None:
         self.recorder = recorder
         self.metrics = metrics
+        self.refusal_log = RefusalLog()
+
+    def refused(self, ctx: CallContext, method: str, reason: str, message: str) -> None:
+        """A request turned away before any work (bad key, no scope, rate limit):
+        counted by reason, logged a few lines a second at most, no usage row."""
+        self.metrics.observe_refusal(reason)
+        self.refusal_log.refused(ctx, method, reason, message)
 
     def finished(
         self,
@@ -61,7 +69,7 @@ class RequestObserver:
                 UsageAttempt(target=a.target, outcome=a.outcome, latency_ms=a.latency_ms)
                 for a in trace.attempts
             ),
-            api_key_id=api_key_id(ctx.metadata.get("x-api-key")),
+            api_key_id=ctx.key_id,
         )
         self.recorder.record(event)
         log_decision(log, event)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -257,6 +258,7 @@ class CoordinatorService:
         )
         attempts = trace.attempts
         attempts.extend(Attempt(name, "skipped", 0.0, why) for name, why in decision.skipped)
+        decision = _reachable_by_caller(decision, ctx)
         first = decision.candidates[0] if decision.candidates else None
         for retry_number, name in enumerate(decision.candidates):
             if self._clock() >= deadline:
@@ -656,6 +658,20 @@ _MCP_CODES = {
 def _mcp_error(target: str, exc: McpErrorResponse) -> CoordinatorError:
     code = _MCP_CODES.get(exc.code, ErrorCode.UNKNOWN)
     return CoordinatorError(code, f"{target} answered MCP error {exc.code}: {exc.message}")
+
+
+def _reachable_by_caller(decision: Decision, ctx: CallContext) -> Decision:
+    """The decision without the targets the caller's API key may not reach."""
+    candidates = tuple(name for name in decision.candidates if ctx.may_reach(name))
+    if len(candidates) == len(decision.candidates):
+        return decision
+    if not candidates:
+        raise CoordinatorError(
+            ErrorCode.PERMISSION_DENIED,
+            f"API key {ctx.key_id!r} may not reach {', '.join(decision.candidates)},"
+            f" where this request routes ({decision.reason})",
+        )
+    return dataclasses.replace(decision, candidates=candidates)
 
 
 def _outcome_unknown(moved: _Moved) -> CoordinatorError:

@@ -148,3 +148,17 @@ def test_background_writing_delivers_every_line_by_close_with_exceptions() -> No
     assert [d["request_id"] for d in lines] == [f"req-{n:06d}" for n in range(200)] + ["req-x"]
     assert "RuntimeError: upstream said [redacted]" in lines[-1]["exception"]
     assert API_KEY not in stream.getvalue()
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+def test_a_key_is_redacted_where_it_stands_as_a_value_never_inside_a_word() -> None:
+    stream = io.StringIO()
+    configure_logging("json", "info", stream=stream, secrets=["k"], background=False)
+    logger = logging.getLogger("coordinator.auth")
+
+    logger.info("ok OK key=k, token 'k'", extra={"note": "k", "words": "knock ok"})
+
+    [document] = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert document["message"] == f"ok OK key={REDACTED}, token '{REDACTED}'"
+    assert document["note"] == REDACTED
+    assert document["words"] == "knock ok"

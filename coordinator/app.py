@@ -143,6 +143,7 @@ class Coordinator:
                 max_receive_bytes=settings.max_request_bytes,
                 handshake_timeout=settings.header_timeout,
                 tls=tls,
+                max_json_depth=settings.max_json_depth,
             )
         )
 

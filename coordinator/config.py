@@ -269,7 +269,8 @@ class Settings(_Frozen):
     tls_client_ca_file: str | None = None
     # Input limits, the same on every door.
     max_request_bytes: int = Field(default=1 << 20, ge=1024)
-    max_json_depth: int = Field(default=32, ge=1, le=256)
+    # At most 32: protobuf's decoder stops at 100 message levels, about 34 JSON levels.
+    max_json_depth: int = Field(default=32, ge=1, le=32)
     max_string_length: int = Field(default=1 << 16, ge=1)
     max_key_length: int = Field(default=256, ge=1)
     # Slow clients: seconds to send the request head / the body; open HTTP connections.

@@ -67,7 +67,7 @@ def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> dict[str, str]:
 
 
 def _rpc_method_handler(
-    method: MethodDescriptor, handler: UnaryHandler
+    method: MethodDescriptor, handler: UnaryHandler, max_json_depth: int
 ) -> grpc.RpcMethodHandler[Message, Message]:
     request_class = GetMessageClass(method.input_type)
     response_class = GetMessageClass(method.output_type)
@@ -80,11 +80,13 @@ def _rpc_method_handler(
         except CoordinatorError as error:
             await context.abort_with_status(rpc_status.to_status(to_status_proto(error)))
             raise AssertionError("unreachable: abort_with_status raises") from None
-        except (DecodeError, RecursionError, ValueError):
-            undecodable = CoordinatorError(
-                ErrorCode.INVALID_ARGUMENT,
-                f"request is not a valid {method.input_type.full_name} message",
+        except (DecodeError, RecursionError, ValueError) as error:
+            problem = (
+                f"request nests deeper than MAX_JSON_DEPTH={max_json_depth} JSON levels"
+                if "MaxDepth" in str(error)
+                else f"request is not a valid {method.input_type.full_name} message"
             )
+            undecodable = CoordinatorError(ErrorCode.INVALID_ARGUMENT, problem)
             await context.abort_with_status(rpc_status.to_status(to_status_proto(undecodable)))
             raise AssertionError("unreachable: abort_with_status raises") from None
         remaining = context.time_remaining()
@@ -115,14 +117,14 @@ def _rpc_method_handler(
 
 
 def generic_handler(
-    service: ServiceDescriptor, handlers: ServiceHandlers
+    service: ServiceDescriptor, handlers: ServiceHandlers, max_json_depth: int = 32
 ) -> grpc.GenericRpcHandler:
     missing = [m.name for m in service.methods if m.name not in handlers]
     if missing:
         raise ValueError(f"{service.full_name}: no handler for {missing}")
     return grpc.method_handlers_generic_handler(
         service.full_name,
-        {m.name: _rpc_method_handler(m, handlers[m.name]) for m in service.methods},
+        {m.name: _rpc_method_handler(m, handlers[m.name], max_json_depth) for m in service.methods},
     )
 
 
@@ -138,8 +140,10 @@ class GrpcDoor:
         max_receive_bytes: int = 1 << 20,
         handshake_timeout: float = 10.0,
         tls: TlsFiles | None = None,
+        max_json_depth: int = 32,
     ) -> None:
         self._services = services
+        self._max_json_depth = max_json_depth
         self._address = f"{host}:{port}"
         self._tls = tls
         self.server = grpc.aio.server(
@@ -154,7 +158,9 @@ class GrpcDoor:
 
     async def __aenter__(self) -> GrpcDoor:
         for descriptor, handlers in self._services:
-            self.server.add_generic_rpc_handlers((generic_handler(descriptor, handlers),))
+            self.server.add_generic_rpc_handlers(
+                (generic_handler(descriptor, handlers, self._max_json_depth),)
+            )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         names = [d.full_name for d, _ in self._services]
         reflection.enable_server_reflection(

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
@@ -74,6 +74,9 @@ for i = 1, n do
 end
 return {1, 0, tightest, remaining, math.ceil(reset)}
 """
+
+
+_EPSILON = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +141,13 @@ class LocalGcra:
             tat = max(self._tats.get(limit.key, now), now)
             new_tat = tat + interval
             over = new_tat - tolerance - now
-            if over > wait:
+            if over > wait + _EPSILON:  # float sums of intervals: 1e-9 s is no wait
                 wait, worst = over, limit
-            left = math.floor((tolerance - (new_tat - now)) / interval + 1e-9)
+            left = math.floor((tolerance - (new_tat - now)) / interval + _EPSILON)
             if remaining < 0 or left < remaining:
                 remaining, tightest, reset = left, limit, new_tat - now
             new_tats.append(new_tat)
-        if wait > 0:
+        if wait > _EPSILON:
             return Verdict(False, wait, worst, 0, reset)
         for limit, new_tat in zip(limits, new_tats, strict=True):
             self._tats[limit.key] = new_tat
@@ -162,7 +165,9 @@ class RateLimiter:
         redis_url: str | None,
         *,
         replicas: int = 1,
-        timeout: float = 0.1,
+        # Generous: under load the event loop itself can lag 100 ms, and a late answer
+        # must not switch a healthy Redis to the local fallback.
+        timeout: float = 0.5,
         probe_delay: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -180,13 +185,18 @@ class RateLimiter:
 
     async def __aenter__(self) -> RateLimiter:
         if self._url is not None:
-            self._redis = Redis.from_url(
+            # A bounded pool: a burst of requests waits for one of 64 connections
+            # instead of opening hundreds.
+            pool = BlockingConnectionPool.from_url(
                 self._url,
+                max_connections=64,
+                timeout=self._timeout,
                 socket_connect_timeout=self._timeout,
                 socket_timeout=self._timeout,
                 retry=Retry(NoBackoff(), 0),
                 health_check_interval=0,
             )
+            self._redis = Redis.from_pool(pool)
             try:
                 await self._load_script()
             except Exception as exc:

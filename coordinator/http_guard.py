@@ -43,6 +43,7 @@ def guarded_http(
 
     class GuardedHttpToolsProtocol(HttpToolsProtocol):
         _deadline: asyncio.TimerHandle | None = None
+        _reading_body = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -64,9 +65,11 @@ def guarded_http(
             self._disarm()
             super().on_headers_complete()
             self._arm(body_timeout)
+            self._reading_body = True
 
         def on_message_complete(self) -> None:
             self._disarm()
+            self._reading_body = False
             super().on_message_complete()
 
         def on_response_complete(self) -> None:
@@ -87,11 +90,14 @@ def guarded_http(
             self._deadline = None
             if self.transport.is_closing():
                 return
-            cycle: Any = self.cycle
-            if cycle is None or not cycle.response_started:
+            cycle: Any = self.cycle  # while reading a head: the previous request's, if any
+            if self._reading_body:
+                answer = not cycle.response_started
+                cycle.response_complete = cycle.disconnected = True  # receive(): disconnect
+            else:
+                answer = cycle is None or cycle.response_complete
+            if answer:
                 self.transport.write(REQUEST_TIMEOUT_RESPONSE)
-            if cycle is not None:  # the app's receive() now answers http.disconnect
-                cycle.response_complete = cycle.disconnected = True
             self.transport.close()
 
     return GuardedHttpToolsProtocol

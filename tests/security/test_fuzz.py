@@ -162,7 +162,7 @@ def test_random_bytes_through_the_grpc_door_never_get_internal_or_unknown(
     served: Served,
 ) -> None:
     with grpc.insecure_channel(served.grpc_address) as channel:
-        methods = [
+        methods: list[grpc.UnaryUnaryMultiCallable[bytes, bytes]] = [
             channel.unary_unary(
                 f"/mcpcoordinator.v1.CoordinatorService/{name}",
                 request_serializer=None,

@@ -66,7 +66,11 @@ class Coordinator:
         self._http: _EmbeddedUvicorn | None = None
         self._http_task: asyncio.Task[None] | None = None
         self.http_port = 0
+        # For other doors (/mcp, /dashboard) to authenticate, limit and observe as rpc.py does.
+        self.keyring: KeyRing | None = None
         self.limiter: RateLimiter | None = None
+        self.limits: InputLimits | None = None
+        self.observer: RequestObserver | None = None
 
     @property
     def grpc_port(self) -> int:
@@ -108,8 +112,8 @@ class Coordinator:
                 on_change=self.service.on_probe,
             )
         )
-        observer = RequestObserver(recorder, self.metrics)
-        keyring = KeyRing.from_settings(settings)
+        observer = self.observer = RequestObserver(recorder, self.metrics)
+        keyring = self.keyring = KeyRing.from_settings(settings)
         if not keyring.enabled:
             log.warning(
                 "no API key configured: every caller may use every scope (HOST %s%s)",
@@ -119,7 +123,7 @@ class Coordinator:
         self.limiter = await self._stack.enter_async_context(
             RateLimiter(settings.redis_url, replicas=settings.rate_limit_replicas)
         )
-        limits = InputLimits(
+        limits = self.limits = InputLimits(
             max_request_bytes=settings.max_request_bytes,
             max_json_depth=settings.max_json_depth,
             max_string_length=settings.max_string_length,

@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
             help="API key (default: $COORDINATOR_API_KEY)",
         )
         sub.add_argument("--timeout", type=float, default=30.0, help="deadline in seconds")
+        sub.add_argument(
+            "--tls-ca",
+            default=os.environ.get("COORDINATOR_TLS_CA"),
+            metavar="FILE",
+            help="connect with TLS, trusting this CA file (default: $COORDINATOR_TLS_CA)",
+        )
         return sub
 
     for name, help_text in (
@@ -161,9 +167,17 @@ def aggregate_request(args: argparse.Namespace) -> pb.AggregateRequest:
     return json_format.ParseDict(fields, pb.AggregateRequest())
 
 
+def _channel(address: str, tls_ca: str | None) -> grpc.aio.Channel:
+    if not tls_ca:
+        return grpc.aio.insecure_channel(address)
+    with open(tls_ca, "rb") as ca:
+        credentials = grpc.ssl_channel_credentials(root_certificates=ca.read())
+    return grpc.aio.secure_channel(address, credentials)
+
+
 async def _call(args: argparse.Namespace) -> Message:
     metadata = (("x-api-key", args.api_key),) if args.api_key else None
-    async with grpc.aio.insecure_channel(args.address) as channel:
+    async with _channel(args.address, args.tls_ca) as channel:
         stub = pb_grpc.CoordinatorServiceStub(channel)
         if args.command == "route":
             return await stub.Route(route_request(args), metadata=metadata, timeout=args.timeout)

@@ -154,6 +154,13 @@ class Metrics:
             ("reason",),
             registry=self.registry,
         )
+        self._keys = _BoundedValues(limit=256)
+        self._by_key = Counter(
+            "mcpc_requests_by_key",
+            'Requests admitted, by the id of the caller\'s API key ("none" with auth off).',
+            ("key",),
+            registry=self.registry,
+        )
         self._rate_limit_local = Gauge(
             "mcpc_rate_limit_local",
             "1 while rate limits are kept in this process (Redis down: rate/replicas),"
@@ -200,6 +207,10 @@ class Metrics:
     def observe_refusal(self, reason: str) -> None:
         """One refused request (see REFUSAL_REASONS; anything else counts as "other")."""
         self._refusals.labels(reason if reason in REFUSAL_REASONS else OTHER).inc()
+
+    def observe_key(self, key_id: str | None) -> None:
+        """One admitted request by the key with this id (configured ids only)."""
+        self._by_key.labels(self._keys(key_id) if key_id else "none").inc()
 
     def set_rate_limit_local(self, local: bool) -> None:
         self._rate_limit_local.set(1.0 if local else 0.0)

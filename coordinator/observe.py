@@ -44,6 +44,8 @@ class RequestObserver:
         outcome = "ok" if status_code == "OK" else "error"
         target = trace.target if trace is not None else ""
         self.metrics.observe_request(ctx.door, method, target or None, outcome, seconds)
+        if ctx.principal is not None:
+            self.metrics.observe_key(ctx.principal.key_id)
         if trace is None:
             return  # Health and Status are counted, not recorded as usage
         if trace.failover_from:

@@ -158,7 +158,7 @@ async def test_refusals_are_counted_by_reason_logged_sparingly_and_never_recorde
     assert after.requests.get("http/Route", 0) == before.requests.get("http/Route", 0)
 
 
-async def test_usage_rows_and_decision_logs_carry_the_key_id(
+async def test_decision_logs_and_metric_labels_carry_the_key_id_never_the_key(
     keyed: Running, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="coordinator.decisions"):
@@ -167,3 +167,7 @@ async def test_usage_rows_and_decision_logs_carry_the_key_id(
         )
     [line] = [r for r in caplog.records if r.name == "coordinator.decisions"]
     assert line.__dict__["api_key_id"] == "reporter"
+    async with httpx.AsyncClient(base_url=keyed.http_url) as client:
+        metrics = (await client.get("/metrics")).text
+    assert 'mcpc_requests_by_key_total{key="reporter"} 1.0' in metrics
+    assert REPORTER_KEY not in metrics

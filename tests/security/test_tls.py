@@ -3,7 +3,10 @@ TLS_CLIENT_CA_FILE, with certificates the test makes."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import ssl
+import sys
 from pathlib import Path
 
 import grpc
@@ -106,3 +109,28 @@ def test_tls_settings_are_checked_at_start_up(pki: Pki, tmp_path: Path) -> None:
         )
     with pytest.raises(ConfigError, match="TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE"):
         load_settings({"TLS_CLIENT_CA_FILE": str(pki.ca_file)})
+
+
+async def test_the_cli_client_talks_tls_with_a_ca_file(pki: Pki, shared_prod: SampleServer) -> None:
+    settings = settings_for(
+        shared_prod.target_config(),
+        api_key=API_KEY,
+        tls_cert_file=str(pki.server_cert),
+        tls_key_file=str(pki.server_key),
+    )
+    async with Coordinator(settings) as coordinator:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "coordinator",
+            "health",
+            "--address",
+            f"localhost:{coordinator.grpc_port}",
+            "--tls-ca",
+            str(pki.ca_file),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+    assert process.returncode == 0, err
+    assert json.loads(out)["status"] == "ok"

@@ -74,7 +74,7 @@ async def async_cpu_us_per_call(function: object, calls: int) -> float:
 async def part_one(checks: int, redis_url: str, rounds: int) -> None:
     caller = Principal("bench", ALL_SCOPES, rate_limit=NEVER_REFUSED)
     gcra = LocalGcra()
-    limits = limits_for(caller, None)
+    limits = limits_for(caller)
     keyring = KeyRing(
         [(hash_key(f"other-key-{n}"), caller) for n in range(4)] + [(hash_key(API_KEY), caller)]
     )

@@ -10,9 +10,26 @@ Every door asks the same two questions, through the same two calls:
 `Authorization: Bearer` token as `x-api-key`) and returns a `Principal`:
 the key's id, scopes and allowed targets. Both raise `CoordinatorError`, so
 any door renders them as it renders every other error. With no key
-configured, `authenticate` returns `ANONYMOUS`, who may do everything (the
-configuration only allows that on a loopback address or with
-ALLOW_UNAUTHENTICATED=true).
+configured, `authenticate` returns an anonymous principal (`key_id` None) who
+may do everything, under `RATE_LIMIT` if set (the configuration only allows
+that on a loopback address or with ALLOW_UNAUTHENTICATED=true).
+
+A door other than gRPC and REST (the /mcp door, the dashboard) does what
+`coordinator.rpc` does, in the same order, with the parts the `Coordinator`
+exposes (`coordinator.keyring`, `.limiter`, `.observer`):
+
+    try:
+        ctx.principal = keyring.authenticate(metadata)  # {"x-api-key": key}; the key id
+        ctx.principal.require("mcp", target)            # then reaches logs and usage rows
+        await limiter.check(ctx.principal, *targets)    # RESOURCE_EXHAUSTED, retry_after
+    except RefusedKey as refused:
+        observer.refused(ctx, method, refused.reason, refused.message); raise
+    except CoordinatorError as limited:                 # from limiter.check
+        observer.refused(ctx, method, "rate_limited", limited.message); raise
+
+The errors carry their HTTP status (`error.http_status`: 401, 403, 429) and,
+for 429, `retry_after` seconds and a `quota` for the RateLimit headers
+(`coordinator.gateway.render_error` writes them all).
 
 Scopes: `route`, `aggregate`, `status`, `mcp` (the /mcp door), `dashboard`
 (the dashboard and its Usage RPC), `admin` (implies every other scope).
@@ -83,6 +100,7 @@ class Principal:
 
 
 ANONYMOUS = Principal(key_id=None, scopes=ALL_SCOPES)
+"""The caller when no key is configured (without RATE_LIMIT)."""
 
 
 def hash_key(key: str) -> str:
@@ -104,10 +122,13 @@ class _Entry:
 class KeyRing:
     """The configured keys; `authenticate(metadata)` finds the caller's."""
 
-    def __init__(self, entries: Iterable[tuple[str, Principal]]) -> None:
+    def __init__(
+        self, entries: Iterable[tuple[str, Principal]], anonymous: Principal = ANONYMOUS
+    ) -> None:
         self._entries = tuple(
             _Entry(bytes.fromhex(h.removeprefix("sha256:")), p) for h, p in entries
         )
+        self._anonymous = anonymous
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KeyRing:
@@ -119,17 +140,18 @@ class KeyRing:
                     Principal(DEFAULT_KEY_ID, ALL_SCOPES, None, settings.rate_limit),
                 )
             )
-        return cls(entries)
+        anonymous = Principal(None, ALL_SCOPES, None, settings.rate_limit)
+        return cls(entries, anonymous)
 
     @property
     def enabled(self) -> bool:
         return bool(self._entries)
 
     def authenticate(self, metadata: Mapping[str, str]) -> Principal:
-        """The principal of the key in `metadata["x-api-key"]`; ANONYMOUS when no key is
-        configured; UNAUTHENTICATED (a `RefusedKey`) for a missing or unknown key."""
+        """The principal of the key in `metadata["x-api-key"]`; the anonymous one when no
+        key is configured; UNAUTHENTICATED (a `RefusedKey`) for a missing or unknown key."""
         if not self._entries:
-            return ANONYMOUS
+            return self._anonymous
         given = metadata.get(API_KEY_METADATA)
         if not given:
             raise RefusedKey(

@@ -44,6 +44,8 @@ from coordinator.errors import CoordinatorError, ErrorCode, Quota
 log = logging.getLogger("coordinator.ratelimit")
 
 Backend = Literal["redis", "local", "disabled"]
+# Key ids start with a letter or digit, so this never names a configured key.
+ANONYMOUS_NAME = "~anonymous"
 
 # KEYS: one per limit. ARGV: interval and tolerance (burst * interval) per limit, in µs.
 # Returns {admitted, wait µs, index of the tightest limit, remaining, reset µs}.
@@ -110,16 +112,18 @@ class RateLimitState:
     refused: int
 
 
-def limits_for(principal: Principal, target: str | None) -> list[Limit]:
-    """The limits a request by `principal` to `target` (None: not named) counts against."""
-    name = principal.key_id or "anonymous"
+def limits_for(principal: Principal, *targets: str) -> list[Limit]:
+    """The limits a request by `principal` to `targets` (those it names, or an Aggregate
+    fans out to) counts against: the key's own, and the key's limit on each target."""
+    name = principal.key_id or ANONYMOUS_NAME
     limits = []
     if principal.rate_limit is not None:
         limits.append(Limit(f"mcpc:rl:{{{name}}}", name, principal.rate_limit))
-    if target is not None:
-        per_target = principal.target_rates.get(target)
-        if per_target is not None:
-            limits.append(Limit(f"mcpc:rl:{{{name}}}:{target}", f"{name}/{target}", per_target))
+    if principal.target_rates:
+        for target in targets:
+            per_target = principal.target_rates.get(target)
+            if per_target is not None:
+                limits.append(Limit(f"mcpc:rl:{{{name}}}:{target}", f"{name}/{target}", per_target))
     return limits
 
 
@@ -218,8 +222,9 @@ class RateLimiter:
             return RateLimitState("redis", "up", self._replicas, self.refused)
         return RateLimitState("local", "down", self._replicas, self.refused)
 
-    async def check(self, principal: Principal, target: str | None = None) -> None:
-        limits = limits_for(principal, target)
+    async def check(self, principal: Principal, *targets: str) -> None:
+        """Admits one request by `principal` to `targets`, or raises RESOURCE_EXHAUSTED."""
+        limits = limits_for(principal, *targets)
         if not limits:
             return
         verdict = await self.verdict(limits)

@@ -68,12 +68,15 @@ def coordinator_handlers(
         principal = keys.authenticate(ctx.metadata)
         ctx.principal = principal
         principal.require(scope, target)
+        targets: tuple[str, ...] = (target,) if target else ()
         if isinstance(request, pb.AggregateRequest):
             for name in request.targets:
                 principal.require(scope, name)
+            if principal.target_rates:
+                targets = tuple(request.targets) or _reachable(principal, service)
         if limiter is not None:
             try:
-                await limiter.check(principal, target)
+                await limiter.check(principal, *targets)
             except CoordinatorError as error:
                 raise _RateLimited(error) from None
 

@@ -17,7 +17,7 @@ from grpc_status import rpc_status
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 from redis.asyncio import Redis
 
-from coordinator.auth import ALL_SCOPES, Principal, hash_key
+from coordinator.auth import ALL_SCOPES, KeyRing, Principal, hash_key
 from coordinator.config import ApiKeyConfig, RateLimitConfig
 from coordinator.errors import CoordinatorError, ErrorCode
 from coordinator.ratelimit import LocalGcra, RateLimiter, limits_for
@@ -62,7 +62,7 @@ async def redis_cleanup() -> AsyncIterator[list[str]]:
 def test_local_gcra_admits_the_burst_then_one_request_per_interval() -> None:
     clock = Clock()
     gcra = LocalGcra(clock=clock)
-    limits = limits_for(principal(burst=3, rate=10.0), None)
+    limits = limits_for(principal(burst=3, rate=10.0))
     assert [gcra.check(limits).admitted for _ in range(4)] == [True, True, True, False]
     refused = gcra.check(limits)
     assert refused.wait == pytest.approx(0.1)
@@ -76,7 +76,7 @@ def test_local_gcra_admits_the_burst_then_one_request_per_interval() -> None:
 def test_local_share_is_rate_and_burst_over_replicas() -> None:
     clock = Clock()
     gcra = LocalGcra(share=4, clock=clock)
-    limits = limits_for(principal(burst=20, rate=10.0), None)
+    limits = limits_for(principal(burst=20, rate=10.0))
     assert sum(gcra.check(limits).admitted for _ in range(50)) == 5
     clock.now += 0.4  # one interval at a quarter of the rate
     assert sum(gcra.check(limits).admitted for _ in range(50)) == 1
@@ -155,11 +155,15 @@ async def test_two_coordinators_on_one_redis_admit_the_limit_together(
     metadata = (("x-api-key", secret),)
 
     async def hammer(replica: Running, calls: int) -> list[str]:
+        # 16 in flight per replica: both replicas and their clients share this test's loop.
+        in_flight = asyncio.Semaphore(16)
+
         async def one() -> str:
-            try:
-                await replica.stub.Status(pb.StatusRequest(), metadata=metadata)
-            except grpc.aio.AioRpcError as error:
-                return error.code().name
+            async with in_flight:
+                try:
+                    await replica.stub.Status(pb.StatusRequest(), metadata=metadata)
+                except grpc.aio.AioRpcError as error:
+                    return error.code().name
             return "OK"
 
         return list(await asyncio.gather(*(one() for _ in range(calls))))
@@ -167,6 +171,9 @@ async def test_two_coordinators_on_one_redis_admit_the_limit_together(
     replica = contextlib.asynccontextmanager(running)
     async with replica(settings) as first, replica(settings) as second:
         codes = await asyncio.gather(hammer(first, 300), hammer(second, 300))
+        limiters = [first.coordinator.limiter, second.coordinator.limiter]
+        backends = [limiter.state().backend for limiter in limiters if limiter is not None]
+    assert backends == ["redis", "redis"]
     admitted = [replica_codes.count("OK") for replica_codes in codes]
     assert {code for replica_codes in codes for code in replica_codes} == {
         "OK",
@@ -234,3 +241,45 @@ async def test_status_shows_the_local_fallback_while_redis_is_down(
     limits = answer.rate_limits
     assert (limits.backend, limits.redis_state, limits.replicas) == ("local", "down", 3)
     assert "mcpc_rate_limit_local 1.0" in metrics
+
+
+def test_without_keys_rate_limit_applies_to_the_anonymous_caller() -> None:
+    settings = settings_for(api_key=None, rate_limit=RateLimitConfig(rate=SLOW, burst=2))
+    anonymous = KeyRing.from_settings(settings).authenticate({})
+    assert anonymous.key_id is None
+    gcra = LocalGcra(clock=Clock())
+    limits = limits_for(anonymous)
+    assert [gcra.check(limits).admitted for _ in range(3)] == [True, True, False]
+    assert limits[0].key == "mcpc:rl:{~anonymous}"
+
+
+async def test_an_aggregate_counts_against_the_limit_of_every_target_it_reaches(
+    shared_prod: SampleServer, shared_lab: SampleServer
+) -> None:
+    secret = "per-target-key-0123456789abcdefgh"
+    config = ApiKeyConfig(
+        id="per-target",
+        hash=hash_key(secret),
+        scopes=("route", "aggregate"),
+        target_rates={"odoo_prod": RateLimitConfig(rate=SLOW, burst=1)},
+    )
+    settings = settings_for(
+        shared_prod.target_config(),
+        shared_lab.target_config(),
+        api_key=None,
+        api_keys=(config,),
+    )
+    metadata = (("x-api-key", secret),)
+    async for replica in running(settings):
+        first = await replica.stub.Aggregate(
+            pb.AggregateRequest(tool="list_skills"), metadata=metadata
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await replica.stub.Aggregate(pb.AggregateRequest(tool="list_skills"), metadata=metadata)
+        lab = await replica.stub.Route(
+            pb.RouteRequest(tool="list_skills", target="odoo_lab"), metadata=metadata
+        )
+    assert sorted(first.aggregation.targets) == ["odoo_lab", "odoo_prod"]
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "per-target/odoo_prod" in (raised.value.details() or "")
+    assert lab.routing.target == "odoo_lab"

@@ -144,10 +144,9 @@ class Coordinator:
                 services,
                 host=settings.host,
                 port=settings.grpc_port,
-                max_receive_bytes=settings.max_request_bytes,
+                limits=limits,
                 handshake_timeout=settings.header_timeout,
                 tls=tls,
-                max_json_depth=settings.max_json_depth,
             )
         )
 

@@ -6,8 +6,9 @@ no hand-written servicer exists and both doors share every behaviour.
 
 Requests arrive as bytes and are decoded here, so a message that does not
 decode is INVALID_ARGUMENT with no parser text, as the REST door answers an
-undecodable body. Messages over `max_receive_bytes` are refused by grpc
-itself (RESOURCE_EXHAUSTED). With `tls` the door serves TLS only, and with a
+undecodable body. A message over `limits.max_request_bytes` is
+RESOURCE_EXHAUSTED naming MAX_REQUEST_BYTES (grpc itself drops anything
+more than 64 KiB over it before reading it all). With `tls` the door serves TLS only, and with a
 client CA it requires client certificates signed by it (mutual TLS).
 """
 
@@ -31,6 +32,7 @@ from grpc_status import rpc_status
 
 from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
 from coordinator.errors import CoordinatorError, ErrorCode, to_status_proto
+from coordinator.limits import DEFAULT_LIMITS, InputLimits
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> dict[str, str]:
 
 
 def _rpc_method_handler(
-    method: MethodDescriptor, handler: UnaryHandler, max_json_depth: int
+    method: MethodDescriptor, handler: UnaryHandler, limits: InputLimits
 ) -> grpc.RpcMethodHandler[Message, Message]:
     request_class = GetMessageClass(method.input_type)
     response_class = GetMessageClass(method.output_type)
@@ -75,6 +77,12 @@ def _rpc_method_handler(
 
     async def serve(raw: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
         try:
+            if len(raw) > limits.max_request_bytes:
+                raise CoordinatorError(
+                    ErrorCode.RESOURCE_EXHAUSTED,
+                    f"request message larger than MAX_REQUEST_BYTES={limits.max_request_bytes}"
+                    " bytes",
+                )
             metadata = _metadata(context)
             request = request_class.FromString(raw)
         except CoordinatorError as error:
@@ -82,7 +90,7 @@ def _rpc_method_handler(
             raise AssertionError("unreachable: abort_with_status raises") from None
         except (DecodeError, RecursionError, ValueError) as error:
             problem = (
-                f"request nests deeper than MAX_JSON_DEPTH={max_json_depth} JSON levels"
+                f"request nests deeper than MAX_JSON_DEPTH={limits.max_json_depth} JSON levels"
                 if "MaxDepth" in str(error)
                 else f"request is not a valid {method.input_type.full_name} message"
             )
@@ -117,14 +125,14 @@ def _rpc_method_handler(
 
 
 def generic_handler(
-    service: ServiceDescriptor, handlers: ServiceHandlers, max_json_depth: int = 32
+    service: ServiceDescriptor, handlers: ServiceHandlers, limits: InputLimits = DEFAULT_LIMITS
 ) -> grpc.GenericRpcHandler:
     missing = [m.name for m in service.methods if m.name not in handlers]
     if missing:
         raise ValueError(f"{service.full_name}: no handler for {missing}")
     return grpc.method_handlers_generic_handler(
         service.full_name,
-        {m.name: _rpc_method_handler(m, handlers[m.name], max_json_depth) for m in service.methods},
+        {m.name: _rpc_method_handler(m, handlers[m.name], limits) for m in service.methods},
     )
 
 
@@ -137,19 +145,18 @@ class GrpcDoor:
         *,
         host: str,
         port: int,
-        max_receive_bytes: int = 1 << 20,
+        limits: InputLimits = DEFAULT_LIMITS,
         handshake_timeout: float = 10.0,
         tls: TlsFiles | None = None,
-        max_json_depth: int = 32,
     ) -> None:
         self._services = services
-        self._max_json_depth = max_json_depth
+        self._limits = limits
         self._address = f"{host}:{port}"
         self._tls = tls
         self.server = grpc.aio.server(
             options=(
                 *GRPC_OPTIONS,
-                ("grpc.max_receive_message_length", max_receive_bytes),
+                ("grpc.max_receive_message_length", limits.max_request_bytes + (64 << 10)),
                 ("grpc.server_handshake_timeout_ms", int(handshake_timeout * 1000)),
             )
         )
@@ -159,7 +166,7 @@ class GrpcDoor:
     async def __aenter__(self) -> GrpcDoor:
         for descriptor, handlers in self._services:
             self.server.add_generic_rpc_handlers(
-                (generic_handler(descriptor, handlers, self._max_json_depth),)
+                (generic_handler(descriptor, handlers, self._limits),)
             )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         names = [d.full_name for d, _ in self._services]

@@ -177,3 +177,4 @@ async def test_max_request_bytes_is_the_same_on_both_doors(limited: Running) -> 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await limited.stub.Route(pb.RouteRequest(query="q" * (64 * 1024)), metadata=AUTH)
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "MAX_REQUEST_BYTES=65536" in (raised.value.details() or "")

@@ -21,8 +21,10 @@ from coordinator.auth import ALL_SCOPES, KeyRing, Principal, hash_key
 from coordinator.config import ApiKeyConfig, RateLimitConfig
 from coordinator.errors import CoordinatorError, ErrorCode
 from coordinator.ratelimit import LocalGcra, RateLimiter, limits_for
+from tests.cache.support import RedisServer
 from tests.integration.conftest import Running, running, settings_for
-from tests.support.mcp_servers import SampleServer
+from tests.support.mcp_servers import SampleServer, free_port
+from tests.usage.test_postgres_sink import wait_until
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 DEAD_REDIS = "redis://127.0.0.1:1/0"
@@ -283,3 +285,23 @@ async def test_an_aggregate_counts_against_the_limit_of_every_target_it_reaches(
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "per-target/odoo_prod" in (raised.value.details() or "")
     assert lab.routing.target == "odoo_lab"
+
+
+@pytest.mark.slow
+async def test_the_limiter_falls_back_while_redis_is_down_and_shares_again_after() -> None:
+    server = RedisServer(free_port())
+    server.start()
+    try:
+        caller = principal(burst=1000)
+        async with RateLimiter(server.url, replicas=2, timeout=0.2, probe_delay=0.05) as limiter:
+            await limiter.check(caller)
+            assert limiter.state().backend == "redis"
+            server.kill()
+            await limiter.check(caller)  # never fails for Redis: the local share answers
+            assert (limiter.state().backend, limiter.state().redis_state) == ("local", "down")
+            server.start()  # empty: the script must be loaded again
+            await wait_until(lambda: limiter.state().backend == "redis", within=20)
+            await limiter.check(caller)
+            assert limiter.state().redis_state == "up"
+    finally:
+        server.kill()

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 import httpx
@@ -24,7 +25,6 @@ from coordinator.ratelimit import LocalGcra, RateLimiter, limits_for
 from tests.cache.support import RedisServer
 from tests.integration.conftest import Running, running, settings_for
 from tests.support.mcp_servers import SampleServer, free_port
-from tests.usage.test_postgres_sink import wait_until
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 DEAD_REDIS = "redis://127.0.0.1:1/0"
@@ -47,6 +47,13 @@ def principal(burst: int, rate: float = SLOW, **target_rates: RateLimitConfig) -
         rate_limit=RateLimitConfig(rate=rate, burst=burst),
         target_rates=target_rates,
     )
+
+
+async def wait_until(condition: Callable[[], bool], within: float) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
 
 
 @pytest.fixture

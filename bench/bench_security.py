@@ -193,16 +193,23 @@ async def part_two(rounds: int, seconds: float, redis_url: str) -> None:
         ("on", "redis", True, redis_url),
     ]
     results: dict[tuple[str, str], list[loadgen.DoorProfile]] = {}
+    failed = 0
     try:
         for _ in range(rounds):
             for label, backend, keys, url in configurations:
-                profile = await coordinator_row(
-                    sample.url, keys=keys, redis_url=url, seconds=seconds
-                )
+                try:
+                    profile = await coordinator_row(
+                        sample.url, keys=keys, redis_url=url, seconds=seconds
+                    )
+                except RuntimeError as error:  # wrk saw an error or a timeout: say so, go on
+                    failed += 1
+                    print(f"{label}/{backend}: run failed: {str(error).splitlines()[0]}")
+                    continue
                 results.setdefault((label, backend), []).append(profile)
     finally:
         await sample.stop()
     print()
+    print(f"runs failed and left out: {failed}")
     print("| keys + limits | cache + limits | p50 ms | p99 ms | req/s at 16 | server CPU µs/req |")
     print("|---|---|---|---|---|---|")
     for (label, backend), profiles in results.items():

@@ -36,7 +36,14 @@ from coordinator.limits import DEFAULT_LIMITS, InputLimits
 
 log = logging.getLogger(__name__)
 
-GRPC_OPTIONS = (("grpc.so_reuseport", 0),)
+GRPC_OPTIONS = (
+    ("grpc.so_reuseport", 0),
+    # grpc core has no per-stream read deadline: these bound how long a silent client
+    # (an idle connection, or a stream whose message never comes) can hold a connection.
+    ("grpc.max_connection_idle_ms", 5 * 60 * 1000),
+    ("grpc.max_connection_age_ms", 30 * 60 * 1000),
+    ("grpc.max_connection_age_grace_ms", 30 * 1000),
+)
 
 
 @dataclass(frozen=True, slots=True)

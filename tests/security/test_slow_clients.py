@@ -97,3 +97,13 @@ async def test_connections_past_the_cap_are_closed_at_once(guarded: Running) -> 
     finally:
         for _, held_writer in held:
             held_writer.close()
+
+
+@pytest.mark.slow
+async def test_the_grpc_door_closes_a_connection_that_never_finishes_its_handshake(
+    guarded: Running,
+) -> None:
+    reader, writer = await open_connection(guarded.coordinator.grpc_port)
+    writer.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")  # the preface, then nothing
+    assert await read_until_closed(reader) == b""
+    writer.close()

@@ -13,7 +13,6 @@ import contextlib
 import gc
 import logging
 import signal
-import ssl
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -175,10 +174,10 @@ class Coordinator:
                 body_timeout=settings.body_timeout,
                 max_connections=settings.max_connections,
             ),
+            # Client certificates are asked for on the gRPC door only: the HTTP door keeps
+            # serving the health check (and browsers) with keys alone.
             ssl_certfile=settings.tls_cert_file,
             ssl_keyfile=settings.tls_key_file,
-            ssl_ca_certs=settings.tls_client_ca_file,
-            ssl_cert_reqs=ssl.CERT_REQUIRED if settings.tls_client_ca_file else ssl.CERT_NONE,
             lifespan="off",
             access_log=False,
             log_config=None,  # logging is configured once, by the CLI, not by uvicorn

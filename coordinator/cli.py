@@ -108,6 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="FILE",
             help="connect with TLS, trusting this CA file (default: $COORDINATOR_TLS_CA)",
         )
+        sub.add_argument(
+            "--tls-cert",
+            default=os.environ.get("COORDINATOR_TLS_CERT"),
+            metavar="FILE",
+            help="client certificate for mutual TLS (default: $COORDINATOR_TLS_CERT)",
+        )
+        sub.add_argument(
+            "--tls-key",
+            default=os.environ.get("COORDINATOR_TLS_KEY"),
+            metavar="FILE",
+            help="the client certificate's key (default: $COORDINATOR_TLS_KEY)",
+        )
         return sub
 
     for name, help_text in (
@@ -167,17 +179,29 @@ def aggregate_request(args: argparse.Namespace) -> pb.AggregateRequest:
     return json_format.ParseDict(fields, pb.AggregateRequest())
 
 
-def _channel(address: str, tls_ca: str | None) -> grpc.aio.Channel:
-    if not tls_ca:
+def _channel(
+    address: str, tls_ca: str | None, tls_cert: str | None, tls_key: str | None
+) -> grpc.aio.Channel:
+    if not (tls_ca or tls_cert):
         return grpc.aio.insecure_channel(address)
-    with open(tls_ca, "rb") as ca:
-        credentials = grpc.ssl_channel_credentials(root_certificates=ca.read())
+
+    def read(path: str | None) -> bytes | None:
+        if not path:
+            return None
+        with open(path, "rb") as file:
+            return file.read()
+
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=read(tls_ca),
+        private_key=read(tls_key),
+        certificate_chain=read(tls_cert),
+    )
     return grpc.aio.secure_channel(address, credentials)
 
 
 async def _call(args: argparse.Namespace) -> Message:
     metadata = (("x-api-key", args.api_key),) if args.api_key else None
-    async with _channel(args.address, args.tls_ca) as channel:
+    async with _channel(args.address, args.tls_ca, args.tls_cert, args.tls_key) as channel:
         stub = pb_grpc.CoordinatorServiceStub(channel)
         if args.command == "route":
             return await stub.Route(route_request(args), metadata=metadata, timeout=args.timeout)

@@ -111,12 +111,13 @@ def test_tls_settings_are_checked_at_start_up(pki: Pki, tmp_path: Path) -> None:
         load_settings({"TLS_CLIENT_CA_FILE": str(pki.ca_file)})
 
 
-async def test_the_cli_client_talks_tls_with_a_ca_file(pki: Pki, shared_prod: SampleServer) -> None:
+async def test_the_cli_client_talks_mutual_tls(pki: Pki, shared_prod: SampleServer) -> None:
     settings = settings_for(
         shared_prod.target_config(),
         api_key=API_KEY,
         tls_cert_file=str(pki.server_cert),
         tls_key_file=str(pki.server_key),
+        tls_client_ca_file=str(pki.ca_file),
     )
     async with Coordinator(settings) as coordinator:
         process = await asyncio.create_subprocess_exec(
@@ -128,6 +129,10 @@ async def test_the_cli_client_talks_tls_with_a_ca_file(pki: Pki, shared_prod: Sa
             f"localhost:{coordinator.grpc_port}",
             "--tls-ca",
             str(pki.ca_file),
+            "--tls-cert",
+            str(pki.client_cert),
+            "--tls-key",
+            str(pki.client_key),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )

@@ -5,7 +5,7 @@
 Measures, per request, with the writer task running on the same event loop:
 - `record()` alone, with a healthy PostgreSQL sink (DATABASE_URL, default local `test`),
   with the sink down while the queue fills, and with the queue full (dropping);
-- building the event (`UsageEvent` + `api_key_id`) plus `record()`: what the core adds;
+- building the event (`UsageEvent`) plus `record()`: what the core adds;
 - `Metrics.observe_request` and `log_decision` (JSON, stream discarded), for comparison;
   logging paced like the healthy-sink row (about 25,000 lines/s) so the thread keeps up.
 Each call is timed alone with perf_counter_ns (timer overhead included, so numbers are upper
@@ -37,7 +37,6 @@ from coordinator.usage import (
     UsageAttempt,
     UsageEvent,
     UsageRecorder,
-    api_key_id,
     apply_migrations,
 )
 
@@ -64,7 +63,7 @@ def make_event(n: int) -> UsageEvent:
             UsageAttempt("odoo_prod", "unavailable", 0.5),
             UsageAttempt("odoo_lab", "ok", 0.7),
         ),
-        api_key_id=api_key_id("sk-bench"),
+        api_key_id="bench",
     )
 
 
@@ -156,7 +155,7 @@ async def main(calls: int) -> None:
         memory = UsageRecorder(None)
         rows.append(
             summary(
-                "make event + api_key_id + record()",
+                "make event + record()",
                 await time_calls(lambda n: memory.record(make_event(n)), calls),
             )
         )

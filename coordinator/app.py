@@ -18,21 +18,27 @@ from contextlib import AsyncExitStack
 from types import TracebackType
 
 import uvicorn
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from coordinator import __version__
+from coordinator.auth import KeyRing
 from coordinator.cache import open_cache
 from coordinator.config import Settings
 from coordinator.dashboard import dashboard_routes
 from coordinator.gateway import build_gateway
-from coordinator.grpc_server import GrpcDoor
+from coordinator.grpc_server import GrpcDoor, TlsFiles
+from coordinator.http_guard import guarded_http
+from coordinator.limits import InputLimits
 from coordinator.mcpdoor import McpDoor, McpHttpApp
+from coordinator.mcpdoor.http import admission
 from coordinator.metrics import Metrics
 from coordinator.observe import RequestObserver
 from coordinator.probes import HealthProber, ProbePolicy
-from coordinator.rpc import SERVICE_DESCRIPTOR, ApiKeyCheck, coordinator_handlers
+from coordinator.ratelimit import RateLimiter
+from coordinator.rpc import SERVICE_DESCRIPTOR, coordinator_handlers
 from coordinator.service import CoordinatorService
 from coordinator.targets import Target, open_target
 from coordinator.usage import open_usage_recorder
@@ -73,6 +79,10 @@ class Coordinator:
         self._http: _EmbeddedUvicorn | None = None
         self._http_task: asyncio.Task[None] | None = None
         self.http_port = 0
+        # For other doors (/mcp, /dashboard) to authenticate, limit and observe as rpc.py does.
+        self.keyring: KeyRing | None = None
+        self.limiter: RateLimiter | None = None
+        self.limits: InputLimits | None = None
 
     @property
     def grpc_port(self) -> int:
@@ -132,33 +142,86 @@ class Coordinator:
             self._stack.callback(self.mcp.close)
             self._warm_up(targets)
             return
+        keyring = self.keyring = KeyRing.from_settings(settings)
+        if not keyring.enabled:
+            log.warning(
+                "no API key configured: every caller may use every scope (HOST %s%s)",
+                settings.host,
+                ", ALLOW_UNAUTHENTICATED=true" if settings.allow_unauthenticated else "",
+            )
+        self.limiter = await self._stack.enter_async_context(
+            RateLimiter(settings.redis_url, replicas=settings.rate_limit_replicas)
+        )
+        limits = self.limits = InputLimits(
+            max_request_bytes=settings.max_request_bytes,
+            max_json_depth=settings.max_json_depth,
+            max_string_length=settings.max_string_length,
+            max_key_length=settings.max_key_length,
+        )
         handlers = coordinator_handlers(
-            self.service, settings.api_key, observer, usage=usage_reader
+            self.service,
+            keyring,
+            observer,
+            limiter=self.limiter,
+            limits=limits,
+            usage=usage_reader,
         )
         services = [(SERVICE_DESCRIPTOR, handlers)]
+        tls = (
+            TlsFiles(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file)
+            if settings.tls_cert_file and settings.tls_key_file
+            else None
+        )
 
         self.grpc = await self._stack.enter_async_context(
-            GrpcDoor(services, host=settings.host, port=settings.grpc_port)
+            GrpcDoor(
+                services,
+                host=settings.host,
+                port=settings.grpc_port,
+                limits=limits,
+                handshake_timeout=settings.header_timeout,
+                tls=tls,
+            )
         )
 
         mcp_app = await self._stack.enter_async_context(
-            McpHttpApp(self.mcp, ApiKeyCheck(settings.api_key), host=settings.host).running()
+            McpHttpApp(
+                self.mcp, admission(keyring, self.limiter, observer), host=settings.host
+            ).running()
         )
         # The gateway is the outer app so every path, even one Starlette's Mount
         # cannot match, gets a google.rpc.Status answer.
         http_app = build_gateway(
             services=services,
+            limits=limits,
             extra_routes=[
                 Route("/metrics", self._metrics_endpoint, methods=["GET"]),
                 Route("/mcp", mcp_app),
                 *dashboard_routes(),
             ],
         )
+        if settings.cors_origins:
+            http_app.add_middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["X-API-Key", "Content-Type", "X-Request-Id", "X-Request-Timeout"],
+                expose_headers=["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
+                max_age=600,
+            )
         config = uvicorn.Config(
             http_app,
             host=settings.host,
             port=settings.port,
-            http="httptools",
+            http=guarded_http(
+                header_timeout=settings.header_timeout,
+                body_timeout=settings.body_timeout,
+                max_connections=settings.max_connections,
+            ),
+            # Client certificates are asked for on the gRPC door only: the HTTP door keeps
+            # serving the health check (and browsers) with keys alone.
+            ssl_certfile=settings.tls_cert_file,
+            ssl_keyfile=settings.tls_key_file,
             lifespan="off",
             access_log=False,
             log_config=None,  # logging is configured once, by the CLI, not by uvicorn
@@ -175,9 +238,11 @@ class Coordinator:
         self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
         self._stack.push_async_callback(self._stop_http)
         log.info(
-            "coordinator serving gRPC on %s:%d and HTTP on %s:%d; targets %s",
+            "coordinator serving gRPC%s on %s:%d and HTTP%s on %s:%d; targets %s",
+            " (TLS)" if tls else "",
             settings.host,
             self.grpc_port,
+            "S" if tls else "",
             settings.host,
             self.http_port,
             ", ".join(settings.target_names) or "(none)",
@@ -194,6 +259,8 @@ class Coordinator:
         assert self.metrics is not None
         for name, report in self.service.status().targets.items():
             self.metrics.set_circuit_state(name, report.circuit)
+        if self.limiter is not None:
+            self.metrics.set_rate_limit_local(self.limiter.state().backend == "local")
         body, content_type = self.metrics.render()
         return Response(body, media_type=content_type)
 
@@ -256,7 +323,8 @@ async def serve(settings: Settings) -> None:
             print(
                 f"mcp-coordinator {__version__}"
                 f" gRPC {settings.host}:{coordinator.grpc_port}"
-                f" HTTP http://{settings.host}:{coordinator.http_port}",
+                f" HTTP {'https' if settings.tls_cert_file else 'http'}://"
+                f"{settings.host}:{coordinator.http_port}",
                 flush=True,
             )
             await stop.wait()

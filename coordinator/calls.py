@@ -12,9 +12,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from google.protobuf.message import Message
+
+if TYPE_CHECKING:
+    from coordinator.auth import Principal
 
 Door = Literal["grpc", "http", "mcp"]
 
@@ -37,6 +40,8 @@ class CallContext:
 
     `metadata` keys are lower case (gRPC metadata spelling, e.g. "x-api-key").
     `deadline` is on the `time.monotonic()` clock, or None for no deadline.
+    `principal` is set by the handler once the caller's key is checked
+    (`coordinator.auth`); None before that, and for Health.
     """
 
     door: Door
@@ -44,6 +49,16 @@ class CallContext:
     metadata: Mapping[str, str] = field(default_factory=dict)
     deadline: float | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    principal: Principal | None = None
+
+    @property
+    def key_id(self) -> str | None:
+        """The id of the caller's API key (never the key), when one was checked."""
+        return self.principal.key_id if self.principal is not None else None
+
+    def may_reach(self, target: str) -> bool:
+        """False when the caller's key is limited to other targets."""
+        return self.principal is None or self.principal.may_reach(target)
 
     def time_remaining(self) -> float | None:
         """Seconds left before the deadline (never negative), or None."""

@@ -1,4 +1,4 @@
-"""`mcp-coordinator`: serve, stdio, demo, and a gRPC client (route, aggregate, status, health).
+"""`mcp-coordinator`: serve, stdio, demo, keys, and a gRPC client (route, aggregate, status...).
 
 The client commands print the response as JSON (proto field names, every field)
 and exit 1 with `error: CODE: message` on stderr when the call fails.
@@ -77,6 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
 
+    keys = commands.add_parser("keys", help="manage API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser(
+        "create", help="print a new random key once, and the api_keys entry to paste"
+    )
+    create.add_argument("--id", required=True, help="the key's name in logs, metrics and usage")
+    create.add_argument(
+        "--scopes",
+        default="route,aggregate,status",
+        help="comma-separated: route, aggregate, status, mcp, dashboard, admin",
+    )
+    create.add_argument("--targets", default="", help="comma-separated targets (default: all)")
+
     demo = commands.add_parser("demo", help="start two sample MCP servers and a coordinator")
     demo.add_argument("--grpc-port", type=int, default=50051)
     demo.add_argument("--port", type=int, default=8766)
@@ -95,6 +108,24 @@ def build_parser() -> argparse.ArgumentParser:
             help="API key (default: $COORDINATOR_API_KEY)",
         )
         sub.add_argument("--timeout", type=float, default=30.0, help="deadline in seconds")
+        sub.add_argument(
+            "--tls-ca",
+            default=os.environ.get("COORDINATOR_TLS_CA"),
+            metavar="FILE",
+            help="connect with TLS, trusting this CA file (default: $COORDINATOR_TLS_CA)",
+        )
+        sub.add_argument(
+            "--tls-cert",
+            default=os.environ.get("COORDINATOR_TLS_CERT"),
+            metavar="FILE",
+            help="client certificate for mutual TLS (default: $COORDINATOR_TLS_CERT)",
+        )
+        sub.add_argument(
+            "--tls-key",
+            default=os.environ.get("COORDINATOR_TLS_KEY"),
+            metavar="FILE",
+            help="the client certificate's key (default: $COORDINATOR_TLS_KEY)",
+        )
         return sub
 
     for name, help_text in (
@@ -154,9 +185,29 @@ def aggregate_request(args: argparse.Namespace) -> pb.AggregateRequest:
     return json_format.ParseDict(fields, pb.AggregateRequest())
 
 
+def _channel(
+    address: str, tls_ca: str | None, tls_cert: str | None, tls_key: str | None
+) -> grpc.aio.Channel:
+    if not (tls_ca or tls_cert):
+        return grpc.aio.insecure_channel(address)
+
+    def read(path: str | None) -> bytes | None:
+        if not path:
+            return None
+        with open(path, "rb") as file:
+            return file.read()
+
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=read(tls_ca),
+        private_key=read(tls_key),
+        certificate_chain=read(tls_cert),
+    )
+    return grpc.aio.secure_channel(address, credentials)
+
+
 async def _call(args: argparse.Namespace) -> Message:
     metadata = (("x-api-key", args.api_key),) if args.api_key else None
-    async with grpc.aio.insecure_channel(args.address) as channel:
+    async with _channel(args.address, args.tls_ca, args.tls_cert, args.tls_key) as channel:
         stub = pb_grpc.CoordinatorServiceStub(channel)
         if args.command == "route":
             return await stub.Route(route_request(args), metadata=metadata, timeout=args.timeout)
@@ -186,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _stdio(args.config)
     if args.command == "migrate":
         return _migrate(args.database_url)
+    if args.command == "keys":
+        return _create_key(args.id, args.scopes, args.targets)
     if args.command == "demo":
         from coordinator.demo import run_demo
         from coordinator.logs import configure_logging
@@ -201,6 +254,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
         return 1
     print(to_json(response))
+    return 0
+
+
+def _create_key(key_id: str, scopes_text: str, targets_text: str) -> int:
+    from pydantic import ValidationError
+
+    from coordinator.auth import hash_key, new_key
+    from coordinator.config import ApiKeyConfig
+
+    key = new_key()
+    scopes = [s.strip() for s in scopes_text.split(",") if s.strip()]
+    targets = [t.strip() for t in targets_text.split(",") if t.strip()]
+    try:
+        ApiKeyConfig.model_validate({"id": key_id, "hash": hash_key(key), "scopes": scopes})
+    except ValidationError as error:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        print(f"mcp-coordinator keys create: {problems}", file=sys.stderr)
+        return 2
+    entry = f"  - {{id: {key_id}, hash: {hash_key(key)}, scopes: [{', '.join(scopes)}]"
+    entry += f", targets: [{', '.join(targets)}]}}" if targets else "}"
+    print(f"API key (shown once, store it now): {key}")
+    print("Add under api_keys: in the YAML configuration:")
+    print(entry)
     return 0
 
 

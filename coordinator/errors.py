@@ -9,10 +9,12 @@ ever see this type and turn it into a gRPC status or an HTTP response through
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import grpc
+from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 
@@ -64,6 +66,18 @@ ERROR_TABLE: dict[ErrorCode, StatusMapping] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """A rate limit as the IETF RateLimit headers describe it: `limit` requests per
+    `window` seconds under policy `name`; `remaining` now, full again in `reset` seconds."""
+
+    name: str
+    limit: int
+    window: int
+    remaining: int
+    reset: int
+
+
 # What a target's MCP (JSON-RPC) error becomes for the caller: an answer, not an outage.
 MCP_ERROR_CODES: dict[int, ErrorCode] = {
     -32700: ErrorCode.INVALID_ARGUMENT,  # parse error
@@ -87,7 +101,9 @@ class CoordinatorError(Exception):
     `field` names the request field at fault, when there is one (it becomes a
     google.rpc.BadRequest field violation on the wire). `reason` and `metadata`,
     when given, become a google.rpc.ErrorInfo detail: a machine-readable cause
-    (e.g. ANSWER_TOO_DEEP, with the target the call ran on).
+    (e.g. ANSWER_TOO_DEEP, with the target the call ran on). `retry_after`
+    (seconds) tells the caller when to try again: a google.rpc.RetryInfo detail on
+    the wire, `Retry-After` over HTTP; `quota` adds the RateLimit headers.
     """
 
     def __init__(
@@ -98,6 +114,8 @@ class CoordinatorError(Exception):
         field: str | None = None,
         reason: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+        quota: Quota | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -105,6 +123,8 @@ class CoordinatorError(Exception):
         self.field = field
         self.reason = reason
         self.metadata = dict(metadata or {})
+        self.retry_after = retry_after
+        self.quota = quota
 
     @property
     def grpc_status(self) -> grpc.StatusCode:
@@ -128,7 +148,8 @@ ERROR_DOMAIN = "mcp-coordinator"
 
 def to_status_proto(error: CoordinatorError) -> status_pb2.Status:
     """The google.rpc.Status both doors send: code, message, a google.rpc.ErrorInfo
-    when the error has a reason, and a google.rpc.BadRequest naming the field at fault."""
+    when the error has a reason, a google.rpc.BadRequest naming the field at fault, and
+    a google.rpc.RetryInfo when the caller should retry later."""
     status = status_pb2.Status(code=error.code.value, message=error.message)
     if error.reason is not None:
         info = error_details_pb2.ErrorInfo(
@@ -144,4 +165,9 @@ def to_status_proto(error: CoordinatorError) -> status_pb2.Status:
             ]
         )
         status.details.add().Pack(bad_request)
+    if error.retry_after is not None:
+        seconds = max(0.0, error.retry_after)
+        whole = math.floor(seconds)
+        delay = duration_pb2.Duration(seconds=whole, nanos=int((seconds - whole) * 1e9))
+        status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
     return status

@@ -1,8 +1,10 @@
 """Logging set-up: JSON lines for `docker logs`, readable text for a terminal.
 
 Fields given as `extra={...}` become JSON keys (or `key=value` in text). Fields named like a
-secret (api_key, authorization, password, token, ...) and the literal values passed as `secrets`
-are replaced by "[redacted]" wherever they appear, so an API key never reaches the log.
+secret (api_key, authorization, password, token, ...) are replaced by "[redacted]", and so are the
+values passed as `secrets` where they stand as a value: a whole field, or a whole token of the
+text (between spaces, quotes, `=`, `:`, `,` and the like). Never inside another word: with a key
+`k`, "ok" stays "ok" (replacing substrings garbled the log and told a reader the key).
 """
 
 from __future__ import annotations
@@ -188,22 +190,38 @@ def log_decision(logger: logging.Logger, event: UsageEvent) -> None:
     )
 
 
+# Characters a key may hold (`keys create` makes URL-safe base64): a secret found with one of
+# these right before or after it is part of a longer word, not the secret standing alone.
+_WORD = r"A-Za-z0-9_\-.~+/"
+
+
 class _Redactor:
-    """Redacts secret-named fields (nested ones too) and secret values in the finished line."""
+    """Redacts secret-named fields (nested ones too), fields whose value is a secret, and
+    secrets standing as whole tokens in the finished line."""
 
     def __init__(self, secrets: list[str]) -> None:
         # Also as they appear inside a JSON string, should a secret hold a quote or a backslash.
         forms = {*secrets, *(json.dumps(s, ensure_ascii=False)[1:-1] for s in secrets)}
-        self._secrets = sorted(forms, key=len, reverse=True)
+        self._values = frozenset(secrets)
+        self._pattern = (
+            re.compile(
+                rf"(?<![{_WORD}])(?:"
+                + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+                + rf")(?![{_WORD}])"
+            )
+            if forms
+            else None
+        )
 
     def text(self, value: str) -> str:
-        for secret in self._secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
+        if self._pattern is None:
+            return value
+        return self._pattern.sub(REDACTED, value)
 
     def field(self, name: str, value: Any) -> Any:
         if value is not None and _is_secret_name(name):
+            return REDACTED
+        if type(value) is str and value in self._values:
             return REDACTED
         if type(value) in _SCALARS:
             return value

@@ -46,6 +46,9 @@ REQUEST_BUCKETS: Final = (
 )
 DOORS: Final = frozenset({"grpc", "http", "mcp"})
 CIRCUIT_STATES: Final = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
+REFUSAL_REASONS: Final = frozenset(
+    {"missing_key", "invalid_key", "missing_scope", "target_not_allowed", "rate_limited"}
+)
 MAX_LABEL_VALUES: Final = 32
 OTHER: Final = "other"
 NO_TARGET: Final = "none"
@@ -161,6 +164,26 @@ class Metrics:
         )
         self._cache = _CacheCollector()
         self.registry.register(self._cache)
+        self._refusals = Counter(
+            "mcpc_refusals",
+            "Requests refused before any work, by reason: missing_key, invalid_key,"
+            " missing_scope, target_not_allowed, rate_limited.",
+            ("reason",),
+            registry=self.registry,
+        )
+        self._keys = _BoundedValues(limit=256)
+        self._by_key = Counter(
+            "mcpc_requests_by_key",
+            'Requests admitted, by the id of the caller\'s API key ("none" with auth off).',
+            ("key",),
+            registry=self.registry,
+        )
+        self._rate_limit_local = Gauge(
+            "mcpc_rate_limit_local",
+            "1 while rate limits are kept in this process (Redis down: rate/replicas),"
+            " 0 while Redis keeps them.",
+            registry=self.registry,
+        )
         self._usage = _UsageCollector()
         self.registry.register(self._usage)
         self._request_children: dict[tuple[str, str, str | None, str], _RequestChildren] = {}
@@ -197,6 +220,25 @@ class Metrics:
     def bind_cache(self, stats: Callable[[], CacheStats | None]) -> None:
         """Reports the response cache's counters (those of Status) at each scrape."""
         self._cache.stats = stats
+
+    def observe_refusal(self, reason: str) -> None:
+        """One refused request (see REFUSAL_REASONS; anything else counts as "other")."""
+        self._refusals.labels(reason if reason in REFUSAL_REASONS else OTHER).inc()
+
+    def observe_key(self, key_id: str | None) -> None:
+        """One admitted request by the key with this id (configured ids only)."""
+        self._by_key.labels(self._keys(key_id) if key_id else "none").inc()
+
+    def set_rate_limit_local(self, local: bool) -> None:
+        self._rate_limit_local.set(1.0 if local else 0.0)
+
+    def refusals(self) -> dict[str, int]:
+        """Refusals counted since start, per reason."""
+        return {
+            sample.labels["reason"]: int(sample.value)
+            for sample in _samples(self._refusals)
+            if sample.name.endswith("_total")
+        }
 
     def bind_usage(self, stats: Callable[[], UsageStats]) -> None:
         """Reports the usage recorder's queue depth, drops and sink state at each scrape."""

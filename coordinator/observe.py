@@ -13,8 +13,9 @@ import time
 from coordinator.calls import CallContext
 from coordinator.logs import log_decision
 from coordinator.metrics import Metrics
+from coordinator.refusals import RefusalLog
 from coordinator.service import RequestTrace
-from coordinator.usage import UsageAttempt, UsageEvent, UsageRecorder, api_key_id
+from coordinator.usage import UsageAttempt, UsageEvent, UsageRecorder
 
 log = logging.getLogger("coordinator.decisions")
 
@@ -23,6 +24,13 @@ class RequestObserver:
     def __init__(self, recorder: UsageRecorder, metrics: Metrics) -> None:
         self.recorder = recorder
         self.metrics = metrics
+        self.refusal_log = RefusalLog()
+
+    def refused(self, ctx: CallContext, method: str, reason: str, message: str) -> None:
+        """A request turned away before any work (bad key, no scope, rate limit):
+        counted by reason, logged a few lines a second at most, no usage row."""
+        self.metrics.observe_refusal(reason)
+        self.refusal_log.refused(ctx, method, reason, message)
 
     def finished(
         self,
@@ -38,6 +46,8 @@ class RequestObserver:
         outcome = "ok" if status_code == "OK" else "error"
         target = trace.target if trace is not None else ""
         self.metrics.observe_request(ctx.door, method, target or None, outcome, seconds)
+        if ctx.principal is not None:
+            self.metrics.observe_key(ctx.principal.key_id)
         if trace is None:
             return  # Health and Status are counted, not recorded as usage
         if trace.failover_from:
@@ -63,7 +73,7 @@ class RequestObserver:
                 )
                 for a in trace.attempts
             ),
-            api_key_id=api_key_id(ctx.metadata.get("x-api-key")),
+            api_key_id=ctx.key_id,
             error=error or None,
         )
         self.recorder.record(event)

@@ -1,17 +1,22 @@
 """CoordinatorService at the message level: what every door calls.
 
-`coordinator_handlers(service, api_key, observer)` returns one `UnaryHandler`
-per RPC. Each checks the API key (except Health), converts the request message,
-calls the service, converts the answer, and reports the finished call to the
-observer (usage event, metrics, decision log). Because the gRPC and REST doors
-both call these same handlers, auth, errors and accounting cannot differ
-between doors.
+`coordinator_handlers(service, keyring, observer, limiter=..., limits=..., usage=...)`
+returns one `UnaryHandler` per RPC. Each, in this order and before any work:
+checks the request against the input limits (`coordinator.limits`), finds the
+caller's key and checks its scope and target (`coordinator.auth`, except
+Health), and counts the call against its rate limits
+(`coordinator.ratelimit`); then converts the request message, calls the
+service, converts the answer, and reports the finished call to the observer
+(usage event, metrics, decision log). A refused key or a rate-limited call
+is counted and logged (throttled) as a refusal and writes no usage row.
+Because the gRPC and REST doors both call these same handlers, auth, limits,
+errors and accounting cannot differ between doors.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -20,39 +25,37 @@ from google.protobuf.message import Message
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 
 from coordinator import convert
+from coordinator.auth import KeyRing, Principal, RefusedKey
 from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
 from coordinator.errors import CoordinatorError, ErrorCode
+from coordinator.limits import DEFAULT_LIMITS, InputLimits, check_message
 from coordinator.observe import RequestObserver
+from coordinator.ratelimit import RateLimiter
 from coordinator.service import CoordinatorService, RequestTrace
 from coordinator.usage.report import UsageReader
 from coordinator.usage.window import WindowReader
 
 SERVICE_DESCRIPTOR = pb.DESCRIPTOR.services_by_name["CoordinatorService"]
-API_KEY_METADATA = "x-api-key"
-
-
-class ApiKeyCheck:
-    """Constant-time comparison of the `x-api-key` metadata with the configured key.
-
-    With no key configured (allowed outside production) every call passes.
-    """
-
-    def __init__(self, api_key: str | None) -> None:
-        self._expected = api_key.encode() if api_key else None
-
-    def __call__(self, ctx: CallContext) -> None:
-        if self._expected is None:
-            return
-        given = ctx.metadata.get(API_KEY_METADATA)
-        if not given:
-            raise CoordinatorError(
-                ErrorCode.UNAUTHENTICATED, "missing API key: send it as the X-API-Key header"
-            )
-        if not hmac.compare_digest(given.encode(), self._expected):
-            raise CoordinatorError(ErrorCode.UNAUTHENTICATED, "invalid API key")
-
 
 Body = Callable[[Message, CallContext, RequestTrace], Awaitable[Message]]
+# The target a request names, for the key's target allowance and per-target limits.
+TargetOf = Callable[[Message], str | None]
+# The scope a method needs; a tuple: any one of them.
+Scope = str | tuple[str, ...]
+
+
+class _RateLimited(Exception):
+    def __init__(self, error: CoordinatorError) -> None:
+        self.error = error
+
+
+def _no_target(request: Message) -> str | None:
+    return None
+
+
+def _route_target(request: Message) -> str | None:
+    assert isinstance(request, pb.RouteRequest)
+    return request.target or None
 
 
 def _utc_now() -> datetime:
@@ -61,28 +64,67 @@ def _utc_now() -> datetime:
 
 def coordinator_handlers(
     service: CoordinatorService,
-    api_key: str | None,
+    keyring: KeyRing | None = None,
     observer: RequestObserver | None = None,
     *,
+    limiter: RateLimiter | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
     usage: UsageReader | None = None,
     clock: Callable[[], datetime] = _utc_now,
 ) -> ServiceHandlers:
-    """`usage` answers the Usage RPC; without it, the observer's in-process window does."""
-    check_key = ApiKeyCheck(api_key)
+    """`keyring` None: no key configured (every caller is anonymous). `usage` answers the
+    Usage RPC; without it, the observer's in-process window does."""
+    keys = keyring if keyring is not None else KeyRing(())
     if usage is None and observer is not None:
         usage = WindowReader(observer.recorder.window)
 
-    def handler(method: str, body: Body, *, needs_key: bool, traced: bool) -> UnaryHandler:
+    async def admit(request: Message, ctx: CallContext, scope: Scope, target: str | None) -> None:
+        principal = keys.authenticate(ctx.metadata)
+        ctx.principal = principal
+        scope = principal.any_scope_of(scope) if isinstance(scope, tuple) else scope
+        principal.require(scope, target)
+        targets: tuple[str, ...] = (target,) if target else ()
+        if isinstance(request, pb.AggregateRequest):
+            for name in request.targets:
+                principal.require(scope, name)
+            if principal.target_rates:
+                targets = tuple(request.targets) or _reachable(principal, service)
+        if limiter is not None:
+            try:
+                await limiter.check(principal, *targets)
+            except CoordinatorError as error:
+                raise _RateLimited(error) from None
+
+    def handler(
+        method: str,
+        body: Body,
+        *,
+        scope: Scope | None,
+        traced: bool,
+        target_of: TargetOf = _no_target,
+    ) -> UnaryHandler:
         async def handle(request: Message, ctx: CallContext) -> Message:
             started = time.perf_counter()
             trace = RequestTrace()
             code, message = "UNKNOWN", "internal error"
+            refusal = refusal_message = ""
+            admitted = False
             try:
-                if needs_key:
-                    check_key(ctx)
+                if ctx.door != "http":  # the REST door checked the JSON before decoding it
+                    check_message(request, limits)
+                if scope is not None:
+                    await admit(request, ctx, scope, target_of(request))
+                admitted = True
                 response = await body(request, ctx, trace)
                 code, message = "OK", ""
                 return response
+            except RefusedKey as error:
+                code, refusal, refusal_message = error.code.name, error.refusal, error.message
+                raise
+            except _RateLimited as limited:
+                code, refusal = limited.error.code.name, "rate_limited"
+                refusal_message = limited.error.message
+                raise limited.error from None
             except CoordinatorError as error:
                 code, message = error.code.name, error.message
                 raise
@@ -90,9 +132,18 @@ def coordinator_handlers(
                 code, message = "CANCELLED", "cancelled by the caller"
                 raise
             finally:
-                if observer is not None:
+                if observer is None:
+                    pass
+                elif refusal:
+                    observer.refused(ctx, method, refusal, refusal_message)
+                else:
                     observer.finished(
-                        ctx, method, trace if traced else None, code, started, error=message
+                        ctx,
+                        method,
+                        trace if traced and admitted else None,
+                        code,
+                        started,
+                        error=message,
                     )
 
         return handle
@@ -104,7 +155,10 @@ def coordinator_handlers(
 
     async def aggregate(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
         assert isinstance(request, pb.AggregateRequest)
-        result = await service.aggregate(convert.aggregate_call(request), ctx, trace)
+        call = convert.aggregate_call(request)
+        if not call.targets and ctx.principal is not None and ctx.principal.targets is not None:
+            call = dataclasses.replace(call, targets=_reachable(ctx.principal, service))
+        result = await service.aggregate(call, ctx, trace)
         return convert.aggregate_response(result)
 
     async def health(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
@@ -118,6 +172,12 @@ def coordinator_handlers(
                 observer.recorder.stats(),
                 observer.metrics.requests_by_door_and_method(),
             )
+        if limiter is not None:
+            state = limiter.state()
+            response.rate_limits.backend = state.backend
+            response.rate_limits.redis_state = state.redis_state
+            response.rate_limits.replicas = state.replicas
+            response.rate_limits.refused = state.refused
         return response
 
     async def usage_report(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
@@ -128,10 +188,16 @@ def coordinator_handlers(
         return convert.usage_response(await usage.report(query))
 
     return {
-        "Route": handler("Route", route, needs_key=True, traced=True),
-        "Aggregate": handler("Aggregate", aggregate, needs_key=True, traced=True),
-        "Health": handler("Health", health, needs_key=False, traced=False),
-        "Status": handler("Status", status, needs_key=True, traced=False),
-        # Scope "status" or "dashboard" once keys carry scopes.
-        "Usage": handler("Usage", usage_report, needs_key=True, traced=False),
+        "Route": handler("Route", route, scope="route", traced=True, target_of=_route_target),
+        "Aggregate": handler("Aggregate", aggregate, scope="aggregate", traced=True),
+        "Health": handler("Health", health, scope=None, traced=False),
+        "Status": handler("Status", status, scope="status", traced=False),
+        "Usage": handler("Usage", usage_report, scope=("status", "dashboard"), traced=False),
     }
+
+
+def _reachable(principal: Principal, service: CoordinatorService) -> tuple[str, ...]:
+    names = tuple(n for n in service.settings.target_names if principal.may_reach(n))
+    if not names:
+        principal.require("aggregate", "(any configured target)")
+    return names

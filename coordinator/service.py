@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -299,6 +300,7 @@ class CoordinatorService:
             decision.confidence,
         )
         attempts = trace.attempts
+        decision = _reachable_by_caller(decision, ctx)
         unhealthy = dict(decision.skipped)
         live_attempts = 0
         for name in decision.chain:
@@ -784,6 +786,25 @@ class CoordinatorService:
 def _mcp_error(target: str, exc: McpErrorResponse) -> CoordinatorError:
     code = MCP_ERROR_CODES.get(exc.code, ErrorCode.UNKNOWN)
     return CoordinatorError(code, f"{target} answered MCP error {exc.code}: {exc.message}")
+
+
+def _reachable_by_caller(decision: Decision, ctx: CallContext) -> Decision:
+    """The decision without the targets the caller's API key may not reach."""
+    chain = tuple(name for name in decision.chain if ctx.may_reach(name))
+    if len(chain) == len(decision.chain):
+        return decision
+    if not chain:
+        raise CoordinatorError(
+            ErrorCode.PERMISSION_DENIED,
+            f"API key {ctx.key_id!r} may not reach {', '.join(decision.chain)},"
+            f" where this request routes ({decision.reason})",
+        )
+    return dataclasses.replace(
+        decision,
+        chain=chain,
+        candidates=tuple(name for name in decision.candidates if name in chain),
+        skipped=tuple((name, why) for name, why in decision.skipped if name in chain),
+    )
 
 
 def _outcome_unknown(moved: _Moved) -> CoordinatorError:

@@ -1,6 +1,6 @@
 """The HTTP/JSON door: a generic transcoder driven by google.api.http options.
 
-    app = build_gateway(services=[(service_descriptor, handlers)], max_body_bytes=1 << 20)
+    app = build_gateway(services=[(service_descriptor, handlers)], limits=InputLimits())
 
 `build_gateway` turns service descriptors and their unary handlers into a
 Starlette app that also serves its OpenAPI document at /openapi.json. Other

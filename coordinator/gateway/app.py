@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from coordinator import __version__
 from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
 from coordinator.errors import CoordinatorError, ErrorCode, invalid_argument
+from coordinator.limits import DEFAULT_LIMITS, InputLimits
 
 from .errors import DEFAULT_WWW_AUTHENTICATE, render_error
 from .headers import RequestHeaders, read_request_headers
@@ -248,7 +249,10 @@ async def _unless_client_leaves(receive: Receive, call: Awaitable[Message]) -> M
 
 def _too_large(limit: int) -> _HttpFailure:
     return _HttpFailure(
-        CoordinatorError(ErrorCode.RESOURCE_EXHAUSTED, f"request body larger than {limit} bytes"),
+        CoordinatorError(
+            ErrorCode.RESOURCE_EXHAUSTED,
+            f"request body larger than MAX_REQUEST_BYTES={limit} bytes",
+        ),
         413,
     )
 
@@ -304,7 +308,7 @@ async def _call_before(
 def build_gateway(
     services: Iterable[tuple[ServiceDescriptor, ServiceHandlers]],
     *,
-    max_body_bytes: int = 1 << 20,
+    limits: InputLimits = DEFAULT_LIMITS,
     ignore_unknown_query_parameters: bool = False,
     public_methods: Sequence[str] = ("Health",),
     www_authenticate: str = DEFAULT_WWW_AUTHENTICATE,
@@ -315,7 +319,9 @@ def build_gateway(
     """A Starlette app serving every google.api.http binding of `services`.
 
     `services` pairs each service descriptor with its handlers by short method
-    name. `public_methods` (short names) are documented without the
+    name. `limits` bound the body (413 over `max_request_bytes`) and what it
+    holds (JSON depth, string and key lengths: 400), checked before the body
+    is decoded. `public_methods` (short names) are documented without the
     `X-API-Key` requirement in the OpenAPI document served at /openapi.json;
     the gateway itself checks no key: that is the core's job, on every door.
     `extra_routes` (e.g. Mount("/mcp", ...), Route("/metrics", ...)) are tried
@@ -327,7 +333,10 @@ def build_gateway(
     service_list = list(services)
     registry = CodecRegistry()
     routes = build_routes(
-        service_list, registry, ignore_unknown_query_parameters=ignore_unknown_query_parameters
+        service_list,
+        registry,
+        ignore_unknown_query_parameters=ignore_unknown_query_parameters,
+        limits=limits,
     )
     document = openapi_document(
         [service for service, _ in service_list],
@@ -337,7 +346,7 @@ def build_gateway(
     )
     dispatcher = GatewayDispatcher(
         RouteTable(routes),
-        max_body_bytes=max_body_bytes,
+        max_body_bytes=limits.max_request_bytes,
         openapi_json=dump_json(document),
         www_authenticate=www_authenticate,
     )

@@ -7,6 +7,7 @@ compare doors) can reuse it to answer exactly as the gateway does.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from google.protobuf import json_format
@@ -61,7 +62,9 @@ def render_error(
 ) -> RenderedError:
     """Status from ERROR_TABLE (or `http_status` when the HTTP layer itself
     decides, e.g. 405 or 413), a google.rpc.Status body, and the headers a
-    client needs: `WWW-Authenticate` on 401, `X-Request-Id` when known."""
+    client needs: `WWW-Authenticate` on 401, `X-Request-Id` when known,
+    `Retry-After` (whole seconds, rounded up) and the IETF `RateLimit-Policy` /
+    `RateLimit` headers when the error carries them."""
     body = dump_json(status_json(error))
     headers = [
         (b"content-type", b"application/json"),
@@ -71,6 +74,14 @@ def render_error(
         headers.append((b"www-authenticate", www_authenticate.encode("latin-1")))
     if request_id is not None:
         headers.append((b"x-request-id", request_id.encode("latin-1")))
+    if error.retry_after is not None:
+        seconds = max(1, math.ceil(error.retry_after))
+        headers.append((b"retry-after", str(seconds).encode("ascii")))
+    if error.quota is not None:
+        quota = error.quota
+        name = quota.name.encode("ascii", "replace")
+        headers.append((b"ratelimit-policy", b'"%s";q=%d;w=%d' % (name, quota.limit, quota.window)))
+        headers.append((b"ratelimit", b'"%s";r=%d;t=%d' % (name, quota.remaining, quota.reset)))
     if extra_headers:
         headers.extend(extra_headers)
     return RenderedError(http_status or error.http_status, headers, body)

@@ -1,6 +1,8 @@
 """What HTTP request headers carry into a call, and nothing more.
 
-`X-API-Key` becomes metadata `x-api-key`, `Grpc-Metadata-<k>` becomes `<k>`;
+`X-API-Key` becomes metadata `x-api-key` (given twice, in any spelling, it is a
+400: which one wins must not depend on a proxy's order), `Grpc-Metadata-<k>`
+becomes `<k>`;
 `Grpc-Timeout` (gRPC syntax: up to 8 digits and a unit H M S m u n) and
 `X-Request-Timeout` (milliseconds) set the deadline, the earlier one winning;
 `X-Request-Id` is kept when it is printable ASCII of at most 128 characters,
@@ -70,6 +72,8 @@ def read_request_headers(raw_headers: Iterable[tuple[bytes, bytes]]) -> RequestH
         if kind is None:
             if name.startswith(_METADATA_PREFIX) and len(name) > len(_METADATA_PREFIX):
                 key = name[len(_METADATA_PREFIX) :].decode("latin-1")
+                if key == "x-api-key" and key in result.metadata:
+                    raise _bad_header("X-API-Key", "given more than once")
                 result.metadata[key] = value.decode("latin-1")
         elif kind == _H_CONTENT_TYPE:
             result.content_type = value
@@ -78,6 +82,8 @@ def read_request_headers(raw_headers: Iterable[tuple[bytes, bytes]]) -> RequestH
                 raise _bad_header("Content-Length", "not a number")
             result.content_length = int(value)
         elif kind == _H_API_KEY:
+            if "x-api-key" in result.metadata:
+                raise _bad_header("X-API-Key", "given more than once")
             result.metadata["x-api-key"] = value.decode("latin-1")
         elif kind == _H_GRPC_TIMEOUT:
             result.timeout = _earliest(result.timeout, _grpc_timeout(value))

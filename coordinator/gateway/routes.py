@@ -25,6 +25,7 @@ from google.protobuf.message_factory import GetMessageClass
 
 from coordinator.calls import ServiceHandlers, UnaryHandler
 from coordinator.errors import invalid_argument
+from coordinator.limits import DEFAULT_LIMITS, InputLimits, check_json
 
 from .jsonmap import CodecRegistry, JsonValue, TextFieldSetter, parse_json
 from .templates import CompiledTemplate, PathTemplate, parse_template
@@ -122,8 +123,10 @@ class Route:
         registry: CodecRegistry,
         *,
         ignore_unknown_query_parameters: bool = False,
+        limits: InputLimits = DEFAULT_LIMITS,
     ) -> None:
         self.method = method
+        self._limits = limits
         self.http_method = binding.http_method
         self.grpc_method = f"/{method.containing_service.full_name}/{method.name}"
         self.handler = handler
@@ -187,6 +190,8 @@ class Route:
         message = self.request_class()
         if body:
             parsed = parse_json(body, "body")
+            # Before decoding, which recurses: a deep document is refused, not a crash.
+            check_json(parsed, self._limits)
             if self._body_all:
                 self._request_codec.decode_into(parsed, message, "")
             elif self._body_field is not None:
@@ -254,6 +259,7 @@ def build_routes(
     registry: CodecRegistry,
     *,
     ignore_unknown_query_parameters: bool = False,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> list[Route]:
     """Every HTTP binding of every method that has a handler.
 
@@ -283,6 +289,7 @@ def build_routes(
                         handler,
                         registry,
                         ignore_unknown_query_parameters=ignore_unknown_query_parameters,
+                        limits=limits,
                     )
                 )
     return routes

@@ -1,7 +1,7 @@
 """The MCP door: the coordinator as one MCP server for VS Code, Claude Desktop and any MCP host.
 
     door = McpDoor(service, targets, observer=observer)
-    app = McpHttpApp(door, ApiKeyCheck(api_key))   # Streamable HTTP, mounted at /mcp
+    app = McpHttpApp(door, admission(keyring))      # Streamable HTTP, mounted at /mcp
     await serve_stdio(door)                        # or over stdin/stdout
 
 See `server` (handlers), `catalogue` (the merged lists), `inputs` (routing
@@ -10,7 +10,7 @@ inputs and the decision in `_meta`), `http` and `stdio` (transports).
 
 from __future__ import annotations
 
-from coordinator.mcpdoor.http import McpHttpApp, authenticate
+from coordinator.mcpdoor.http import McpHttpApp, admission, key_metadata
 from coordinator.mcpdoor.server import AGGREGATE_TOOL, Caller, McpDoor
 
-__all__ = ["AGGREGATE_TOOL", "Caller", "McpDoor", "McpHttpApp", "authenticate"]
+__all__ = ["AGGREGATE_TOOL", "Caller", "McpDoor", "McpHttpApp", "admission", "key_metadata"]

@@ -15,8 +15,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -24,15 +26,19 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import INVALID_REQUEST
 from starlette.types import Message, Receive, Scope, Send
 
+from coordinator.auth import KeyRing, Principal, RefusedKey
 from coordinator.calls import CallContext
 from coordinator.errors import CoordinatorError, ErrorCode
 from coordinator.gateway.headers import read_request_headers
 from coordinator.mcpdoor.fastpath import FastPath
 from coordinator.mcpdoor.inputs import connection_inputs
 from coordinator.mcpdoor.server import SCOPE_KEY, Caller, McpDoor
+from coordinator.observe import RequestObserver
+from coordinator.ratelimit import RateLimiter
 
-KeyCheck = Callable[[CallContext], None]
-"""Raises UNAUTHENTICATED (or PERMISSION_DENIED) for a call it refuses (`rpc.ApiKeyCheck`)."""
+KeyCheck = Callable[[Mapping[str, str]], Awaitable[Principal]]
+"""Admits one HTTP request by its key metadata: the caller's principal, or a CoordinatorError
+(401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 429 RESOURCE_EXHAUSTED). See `admission`."""
 
 WWW_AUTHENTICATE = 'Bearer realm="mcp-coordinator", ApiKey header="X-API-Key"'
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -40,25 +46,50 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _STATUS = {
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.PERMISSION_DENIED: 403,
+    ErrorCode.RESOURCE_EXHAUSTED: 429,
     ErrorCode.UNAVAILABLE: 503,
 }
 log = logging.getLogger(__name__)
 
 
-def authenticate(check: KeyCheck, headers: dict[str, str]) -> dict[str, str]:
-    """The call metadata for a request's key, after `check` accepted it.
-
-    The one place the MCP door decides who may call: the key comes from
-    `X-API-Key` or `Authorization: Bearer <key>`.
-    """
+def key_metadata(headers: Mapping[str, str]) -> dict[str, str]:
+    """The key of a request as call metadata: `X-API-Key`, or `Authorization: Bearer <key>`."""
     key = headers.get("x-api-key")
     if not key:
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             key = token.strip()
-    metadata = {"x-api-key": key} if key else {}
-    check(CallContext(door="mcp", method="mcp", metadata=metadata))
-    return metadata
+    return {"x-api-key": key} if key else {}
+
+
+def admission(
+    keyring: KeyRing,
+    limiter: RateLimiter | None = None,
+    observer: RequestObserver | None = None,
+) -> KeyCheck:
+    """The one place the MCP door decides who may call, as the other doors do
+    (`coordinator.rpc`): the key, the `mcp` scope, then the key's rate limit. A refusal
+    is counted and logged (throttled) as one, and writes no usage row."""
+
+    async def admit(metadata: Mapping[str, str]) -> Principal:
+        ctx = CallContext(door="mcp", method="mcp", metadata=metadata)
+        try:
+            principal = ctx.principal = keyring.authenticate(metadata)
+            principal.require("mcp")
+        except RefusedKey as refused:
+            if observer is not None:
+                observer.refused(ctx, "mcp", refused.refusal, refused.message)
+            raise
+        if limiter is not None:
+            try:
+                await limiter.check(principal)
+            except CoordinatorError as limited:
+                if observer is not None:
+                    observer.refused(ctx, "mcp", "rate_limited", limited.message)
+                raise
+        return principal
+
+    return admit
 
 
 def rebinding_protection(host: str) -> TransportSecuritySettings | None:
@@ -138,14 +169,17 @@ class McpHttpApp:
         try:
             parsed = read_request_headers(raw)
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}
-            metadata = authenticate(self._check, headers)
+            metadata = key_metadata(headers)
+            principal = await self._check(metadata)
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
             inputs = connection_inputs(headers, query)
         except CoordinatorError as error:
             await _refuse(error, send)
             return
         deadline = None if parsed.timeout is None else time.monotonic() + parsed.timeout
-        caller = scope[SCOPE_KEY] = Caller(inputs, metadata, deadline, parsed.request_id)
+        caller = scope[SCOPE_KEY] = Caller(
+            inputs, metadata, deadline, parsed.request_id, principal=principal
+        )
         answered = False
 
         async def watched(message: Message) -> None:
@@ -172,15 +206,14 @@ class McpHttpApp:
 async def _refuse(error: CoordinatorError, send: Send) -> None:
     """A JSON-RPC error without id, with the HTTP status of the core's error table."""
     status = _STATUS.get(error.code, 400)
-    body = json.dumps(
-        {
-            "jsonrpc": "2.0",
-            "id": None,
-            "error": {"code": INVALID_REQUEST, "message": error.message},
-        }
-    ).encode()
+    failure: dict[str, Any] = {"code": INVALID_REQUEST, "message": error.message}
+    if error.retry_after is not None:
+        failure["data"] = {"retry_after_seconds": error.retry_after}
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": failure}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status == 401:
         headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
+    if error.retry_after is not None:
+        headers.append((b"retry-after", str(max(1, math.ceil(error.retry_after))).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -39,6 +39,7 @@ from mcp_types import SERVER_INFO_META_KEY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from coordinator import __version__
+from coordinator.auth import Principal
 from coordinator.calls import CallContext
 from coordinator.errors import CoordinatorError, ErrorCode, invalid_argument
 from coordinator.mcpdoor.catalogue import Catalogue, Entry, Kind
@@ -100,6 +101,9 @@ class Caller:
     metadata: Mapping[str, str] = field(default_factory=dict)
     deadline: float | None = None
     request_id: str | None = None
+    # The key's principal, once the door admitted the request (None over stdio: the host
+    # runs the coordinator as its own user).
+    principal: Principal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,7 +453,9 @@ class McpDoor:
         the core's errors become JSON-RPC errors."""
         started = time.perf_counter()
         caller = incoming.caller
-        call = CallContext(door="mcp", method=method, metadata=caller.metadata)
+        call = CallContext(
+            door="mcp", method=method, metadata=caller.metadata, principal=caller.principal
+        )
         call.deadline = caller.deadline
         if caller.request_id:
             call.request_id = caller.request_id

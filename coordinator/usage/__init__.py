@@ -10,7 +10,7 @@ async with recorder:
 from __future__ import annotations
 
 from coordinator.config import ConfigError
-from coordinator.usage.events import UsageAttempt, UsageEvent, api_key_id, event_row
+from coordinator.usage.events import UsageAttempt, UsageEvent, event_row
 from coordinator.usage.migrate import MIGRATIONS_DIR, MigrationError, apply_migrations
 from coordinator.usage.postgres_sink import PostgresSink
 from coordinator.usage.recorder import UsageRecorder, UsageStats
@@ -27,7 +27,6 @@ __all__ = [
     "UsageSink",
     "UsageSinkError",
     "UsageStats",
-    "api_key_id",
     "apply_migrations",
     "event_row",
     "open_usage_recorder",

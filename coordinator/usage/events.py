@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -22,13 +21,6 @@ _ELLIPSIS = "…"
 
 def _bounded(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + _ELLIPSIS
-
-
-def api_key_id(key: str | None) -> str | None:
-    """A short, stable identifier of an API key: a SHA-256 prefix, never the key itself."""
-    if not key:
-        return None
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +53,7 @@ class UsageEvent:
     cached: bool = False
     failover: bool = False
     attempts: tuple[UsageAttempt, ...] = ()
+    # The id of the caller's key as configured (coordinator.auth), never the key or its hash.
     api_key_id: str | None = None
     error: str | None = None  # the message the caller got, when the request failed
     # The row's own key: retried writes are harmless, and no caller-chosen value can collide.

@@ -7,6 +7,7 @@ import pytest
 from starlette.applications import Starlette
 
 from coordinator.gateway import build_gateway
+from coordinator.limits import InputLimits
 
 from .service import SERVICE, RecordingService
 
@@ -18,7 +19,9 @@ def service() -> RecordingService:
 
 @pytest.fixture
 def app(service: RecordingService) -> Starlette:
-    return build_gateway(services=[(SERVICE, service.handlers())], max_body_bytes=4096)
+    return build_gateway(
+        services=[(SERVICE, service.handlers())], limits=InputLimits(max_request_bytes=4096)
+    )
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ async def test_grpc_and_http_requests_are_recorded_with_their_decision(recorded:
     assert grpc_row["rule"] == "context:finance-ssc"
     assert grpc_row["confidence"] == pytest.approx(0.95)
     assert grpc_row["status_code"] == "OK"
-    assert grpc_row["api_key_id"] not in (None, API_KEY)
+    assert grpc_row["api_key_id"] == "default"  # the id of COORDINATOR_API_KEY, not the key
 
     http_row = await row_for(http_id)
     assert (http_row["door"], http_row["target"], http_row["rule"]) == (

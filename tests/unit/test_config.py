@@ -11,7 +11,7 @@ from coordinator.config import ConfigError, load_settings
 from coordinator.retry import RetryPolicy
 
 DOCUMENTED_ENV = {
-    "COORDINATOR_API_KEY": "s3cret-key",
+    "COORDINATOR_API_KEY": "s3cret-key-0123456789abcdefghijklmnop",
     "ENVIRONMENT": "production",
     "ODOO_PROD_MCP_URL": "http://odoo-prod:8000/mcp",
     "ODOO_LAB_MCP_URL": "http://odoo-lab:8000/mcp",
@@ -26,7 +26,7 @@ DOCUMENTED_ENV = {
 
 def test_documented_environment_variables_work_as_written() -> None:
     settings = load_settings(DOCUMENTED_ENV)
-    assert settings.api_key == "s3cret-key"
+    assert settings.api_key == "s3cret-key-0123456789abcdefghijklmnop"
     assert settings.environment == "production"
     assert settings.target_names == ("odoo_prod", "odoo_lab")
     assert settings.target("odoo_prod").url == "http://odoo-prod:8000/mcp"
@@ -40,7 +40,7 @@ def test_documented_environment_variables_work_as_written() -> None:
 
 def test_secrets_stay_out_of_repr() -> None:
     text = repr(load_settings(DOCUMENTED_ENV))
-    assert "s3cret-key" not in text
+    assert "s3cret-key-0123456789abcdefghijklmnop" not in text
     assert "service-role" not in text
 
 

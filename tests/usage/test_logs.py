@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 
 from coordinator.logs import REDACTED, configure_logging, log_decision
-from coordinator.usage import api_key_id
 from tests.usage.conftest import make_event
 
 API_KEY = "sk-live-very-secret-key"
@@ -32,7 +31,7 @@ def restore_root_logger() -> Iterator[None]:
 def test_json_lines_carry_the_decision_and_its_request_id() -> None:
     stream = io.StringIO()
     configure_logging("json", "info", stream=stream, secrets=[API_KEY], background=False)
-    event = make_event(7, api_key_id=api_key_id(API_KEY))
+    event = make_event(7, api_key_id="reporting")
 
     log_decision(logging.getLogger("coordinator.service"), event)
 
@@ -53,7 +52,7 @@ def test_json_lines_carry_the_decision_and_its_request_id() -> None:
         "outcome": "unavailable",
         "latency_ms": 3.25,
     }
-    assert document["api_key_id"] == api_key_id(API_KEY)
+    assert document["api_key_id"] == "reporting"
     assert API_KEY not in line
 
 
@@ -148,3 +147,17 @@ def test_background_writing_delivers_every_line_by_close_with_exceptions() -> No
     assert [d["request_id"] for d in lines] == [f"req-{n:06d}" for n in range(200)] + ["req-x"]
     assert "RuntimeError: upstream said [redacted]" in lines[-1]["exception"]
     assert API_KEY not in stream.getvalue()
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+def test_a_key_is_redacted_where_it_stands_as_a_value_never_inside_a_word() -> None:
+    stream = io.StringIO()
+    configure_logging("json", "info", stream=stream, secrets=["k"], background=False)
+    logger = logging.getLogger("coordinator.auth")
+
+    logger.info("ok OK key=k, token 'k'", extra={"note": "k", "words": "knock ok"})
+
+    [document] = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert document["message"] == f"ok OK key={REDACTED}, token '{REDACTED}'"
+    assert document["note"] == REDACTED
+    assert document["words"] == "knock ok"

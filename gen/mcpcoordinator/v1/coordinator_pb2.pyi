@@ -160,7 +160,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("version", "uptime_seconds", "targets", "cache", "usage", "requests")
+    __slots__ = ("version", "uptime_seconds", "targets", "cache", "usage", "requests", "rate_limits")
     class TargetsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -181,13 +181,15 @@ class StatusResponse(_message.Message):
     CACHE_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMITS_FIELD_NUMBER: _ClassVar[int]
     version: str
     uptime_seconds: float
     targets: _containers.MessageMap[str, TargetStatus]
     cache: CacheStatus
     usage: UsageStatus
     requests: _containers.ScalarMap[str, int]
-    def __init__(self, version: _Optional[str] = ..., uptime_seconds: _Optional[float] = ..., targets: _Optional[_Mapping[str, TargetStatus]] = ..., cache: _Optional[_Union[CacheStatus, _Mapping]] = ..., usage: _Optional[_Union[UsageStatus, _Mapping]] = ..., requests: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    rate_limits: RateLimitStatus
+    def __init__(self, version: _Optional[str] = ..., uptime_seconds: _Optional[float] = ..., targets: _Optional[_Mapping[str, TargetStatus]] = ..., cache: _Optional[_Union[CacheStatus, _Mapping]] = ..., usage: _Optional[_Union[UsageStatus, _Mapping]] = ..., requests: _Optional[_Mapping[str, int]] = ..., rate_limits: _Optional[_Union[RateLimitStatus, _Mapping]] = ...) -> None: ...
 
 class TargetStatus(_message.Message):
     __slots__ = ("transport", "healthy", "circuit", "requests", "errors", "failovers", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "last_error", "protocol_version", "tools", "in_flight", "health_reason")
@@ -238,6 +240,18 @@ class CacheStatus(_message.Message):
     errors: int
     redis_state: str
     def __init__(self, backend: _Optional[str] = ..., hits: _Optional[int] = ..., misses: _Optional[int] = ..., coalesced: _Optional[int] = ..., stale: _Optional[int] = ..., errors: _Optional[int] = ..., redis_state: _Optional[str] = ...) -> None: ...
+
+class RateLimitStatus(_message.Message):
+    __slots__ = ("backend", "redis_state", "replicas", "refused")
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    REDIS_STATE_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    backend: str
+    redis_state: str
+    replicas: int
+    refused: int
+    def __init__(self, backend: _Optional[str] = ..., redis_state: _Optional[str] = ..., replicas: _Optional[int] = ..., refused: _Optional[int] = ...) -> None: ...
 
 class UsageStatus(_message.Message):
     __slots__ = ("sink", "state", "queued", "written", "dropped", "last_error")

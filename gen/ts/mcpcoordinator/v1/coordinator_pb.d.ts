@@ -458,6 +458,11 @@ export declare type StatusResponse = Message<"mcpcoordinator.v1.StatusResponse">
    * @generated from field: map<string, int64> requests = 6;
    */
   requests: { [key: string]: bigint };
+
+  /**
+   * @generated from field: mcpcoordinator.v1.RateLimitStatus rate_limits = 7;
+   */
+  rateLimits?: RateLimitStatus | undefined;
 };
 
 /**
@@ -606,6 +611,45 @@ export declare type CacheStatus = Message<"mcpcoordinator.v1.CacheStatus"> & {
  * Use `create(CacheStatusSchema)` to create a new message.
  */
 export declare const CacheStatusSchema: GenMessage<CacheStatus>;
+
+/**
+ * @generated from message mcpcoordinator.v1.RateLimitStatus
+ */
+export declare type RateLimitStatus = Message<"mcpcoordinator.v1.RateLimitStatus"> & {
+  /**
+   * "redis" (shared by every replica), "local" (in process) or "disabled".
+   *
+   * @generated from field: string backend = 1;
+   */
+  backend: string;
+
+  /**
+   * "up", "down" (each replica keeps rate / replicas) or "disabled" (no REDIS_URL).
+   *
+   * @generated from field: string redis_state = 2;
+   */
+  redisState: string;
+
+  /**
+   * RATE_LIMIT_REPLICAS: the share of each limit a replica keeps while Redis is down.
+   *
+   * @generated from field: int32 replicas = 3;
+   */
+  replicas: number;
+
+  /**
+   * Requests refused by a rate limit since start.
+   *
+   * @generated from field: int64 refused = 4;
+   */
+  refused: bigint;
+};
+
+/**
+ * Describes the message mcpcoordinator.v1.RateLimitStatus.
+ * Use `create(RateLimitStatusSchema)` to create a new message.
+ */
+export declare const RateLimitStatusSchema: GenMessage<RateLimitStatus>;
 
 /**
  * @generated from message mcpcoordinator.v1.UsageStatus

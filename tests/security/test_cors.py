@@ -1,0 +1,54 @@
+"""CORS is off unless CORS_ORIGINS lists the origins a browser may call from."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.integration.conftest import Running, running, settings_for
+from tests.support.mcp_servers import SampleServer
+
+from .conftest import OPS_KEY
+
+DASHBOARD = "https://dashboard.example"
+
+
+async def test_no_cors_headers_by_default(keyed: Running) -> None:
+    async with httpx.AsyncClient(base_url=keyed.http_url) as client:
+        answer = await client.get("/health", headers={"Origin": DASHBOARD})
+        preflight = await client.options(
+            "/route",
+            headers={"Origin": DASHBOARD, "Access-Control-Request-Method": "POST"},
+        )
+    assert answer.status_code == 200
+    assert "access-control-allow-origin" not in answer.headers
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+async def test_listed_origins_may_call_from_a_browser_others_may_not(
+    shared_prod: SampleServer,
+) -> None:
+    settings = settings_for(shared_prod.target_config(), api_key=OPS_KEY, cors_origins=(DASHBOARD,))
+    async for replica in running(settings):
+        async with httpx.AsyncClient(base_url=replica.http_url) as client:
+            preflight = await client.options(
+                "/status",
+                headers={
+                    "Origin": DASHBOARD,
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": "x-api-key",
+                },
+            )
+            status = await client.get(
+                "/status", headers={"Origin": DASHBOARD, "X-API-Key": OPS_KEY}
+            )
+            foreign = await client.options(
+                "/status",
+                headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+            )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == DASHBOARD
+    assert "x-api-key" in preflight.headers["access-control-allow-headers"].lower()
+    assert status.status_code == 200
+    assert status.headers["access-control-allow-origin"] == DASHBOARD
+    assert foreign.status_code == 400
+    assert "access-control-allow-origin" not in foreign.headers

@@ -46,10 +46,15 @@ def outcomes(result: Any) -> list[tuple[str, str]]:
 
 
 async def make_core(
-    *, prod_group: str | None = None, lab_group: str | None = None, **options: Any
+    *,
+    prod_group: str | None = None,
+    lab_group: str | None = None,
+    timeout: float = 0.05,
+    **options: Any,
 ) -> AsyncIterator[Core]:
-    prod = ScriptedTarget("odoo_prod", group=prod_group, timeout=0.05)
-    lab = ScriptedTarget("odoo_lab", group=lab_group, timeout=0.05)
+    """`timeout`: each attempt's, in real seconds (a hanging target times out after it)."""
+    prod = ScriptedTarget("odoo_prod", group=prod_group, timeout=timeout)
+    lab = ScriptedTarget("odoo_lab", group=lab_group, timeout=timeout)
     retry_policy = options.pop("retry_policy", None)
     settings = Settings(
         targets=(prod.config, lab.config),
@@ -276,17 +281,17 @@ async def test_stale_if_error_reaches_skipped_targets_and_never_with_no_cache(co
     assert core.cache.stats().stale == 1
 
 
-async def test_concurrent_identical_reads_make_one_call(core: Core) -> None:
-    core.prod.behaviour = "hang"
-    await core.prod.list_tools()
-    calls = [asyncio.create_task(core.service.route(SKILLS, CTX)) for _ in range(5)]
-    await asyncio.wait_for(core.prod.call_arrived.wait(), 5)
-    await asyncio.sleep(0)  # the other four reach the coalescer
-    core.prod.released.set()
-    results = await asyncio.gather(*calls)
-    assert core.prod.tool_calls == ["list_skills"]
-    assert {r.target for r in results} == {"odoo_prod"}
-    assert core.cache.stats().coalesced == 4
+async def test_concurrent_identical_reads_make_one_call() -> None:
+    async for core in make_core(timeout=30):  # the held call must not time out on a busy machine
+        core.prod.behaviour = "hang"
+        calls = [asyncio.create_task(core.service.route(SKILLS, CTX)) for _ in range(5)]
+        await asyncio.wait_for(core.prod.call_arrived.wait(), 5)
+        await asyncio.sleep(0)  # the other four reach the coalescer
+        core.prod.released.set()
+        results = await asyncio.gather(*calls)
+        assert core.prod.tool_calls == ["list_skills"]
+        assert {r.target for r in results} == {"odoo_prod"}
+        assert core.cache.stats().coalesced == 4
 
 
 async def test_the_breaker_follows_the_configured_policy() -> None:

@@ -49,12 +49,12 @@ async def make_core(
     *,
     prod_group: str | None = None,
     lab_group: str | None = None,
-    timeout: float = 0.05,
+    attempt_timeout: float = 0.05,
     **options: Any,
 ) -> AsyncIterator[Core]:
-    """`timeout`: each attempt's, in real seconds (a hanging target times out after it)."""
-    prod = ScriptedTarget("odoo_prod", group=prod_group, timeout=timeout)
-    lab = ScriptedTarget("odoo_lab", group=lab_group, timeout=timeout)
+    """`attempt_timeout`: real seconds (a hanging target times out after it)."""
+    prod = ScriptedTarget("odoo_prod", group=prod_group, timeout=attempt_timeout)
+    lab = ScriptedTarget("odoo_lab", group=lab_group, timeout=attempt_timeout)
     retry_policy = options.pop("retry_policy", None)
     settings = Settings(
         targets=(prod.config, lab.config),
@@ -282,7 +282,7 @@ async def test_stale_if_error_reaches_skipped_targets_and_never_with_no_cache(co
 
 
 async def test_concurrent_identical_reads_make_one_call() -> None:
-    async for core in make_core(timeout=30):  # the held call must not time out on a busy machine
+    async for core in make_core(attempt_timeout=30):  # the held call must not time out on a busy machine
         core.prod.behaviour = "hang"
         calls = [asyncio.create_task(core.service.route(SKILLS, CTX)) for _ in range(5)]
         await asyncio.wait_for(core.prod.call_arrived.wait(), 5)

@@ -282,7 +282,9 @@ async def test_stale_if_error_reaches_skipped_targets_and_never_with_no_cache(co
 
 
 async def test_concurrent_identical_reads_make_one_call() -> None:
-    async for core in make_core(attempt_timeout=30):  # the held call must not time out on a busy machine
+    async for core in make_core(
+        attempt_timeout=30
+    ):  # the held call must not time out on a busy machine
         core.prod.behaviour = "hang"
         calls = [asyncio.create_task(core.service.route(SKILLS, CTX)) for _ in range(5)]
         await asyncio.wait_for(core.prod.call_arrived.wait(), 5)

@@ -1,0 +1,1 @@
+"""The sections of bench/bench_libraries.py: one module per hand-written piece."""

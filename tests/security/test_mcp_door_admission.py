@@ -1,0 +1,76 @@
+"""The MCP door admits callers as the other doors do: the same keys, the `mcp` scope, the
+key's rate limit, refusals counted and never a usage row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from coordinator.auth import hash_key
+from coordinator.config import ApiKeyConfig
+from tests.security.conftest import OPS_KEY, VIEWER_KEY, keyed_coordinator
+from tests.support.mcp_servers import SampleServer
+
+LIMITED_KEY = "limited-key-one-request-per-minute-0123"
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+HEADERS = {
+    "Accept": "application/json, text/event-stream",
+    "Content-Type": "application/json",
+    "MCP-Protocol-Version": "2026-07-28",
+}
+
+
+async def post(client: httpx.AsyncClient, key: str) -> httpx.Response:
+    body: dict[str, Any] = {
+        **LIST_TOOLS,
+        "params": {
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+                "io.modelcontextprotocol/clientCapabilities": {},
+            }
+        },
+    }
+    headers = {**HEADERS, "Mcp-Method": "tools/list", "X-API-Key": key}
+    return await client.post("/mcp", json=body, headers=headers)
+
+
+@pytest.mark.slow
+async def test_scope_and_rate_limit_apply_to_the_mcp_door(
+    shared_prod: SampleServer, shared_lab: SampleServer
+) -> None:
+    limited = ApiKeyConfig(
+        id="limited", hash=hash_key(LIMITED_KEY), scopes=("mcp",), rate=1 / 60, burst=1
+    )
+    keys = (
+        ApiKeyConfig(id="ops", hash=hash_key(OPS_KEY), scopes=("admin",)),
+        ApiKeyConfig(id="viewer", hash=hash_key(VIEWER_KEY), scopes=("status",)),
+        limited,
+    )
+    async for item in keyed_coordinator(shared_prod, shared_lab, api_keys=keys):
+        async with httpx.AsyncClient(base_url=item.http_url) as client:
+            allowed = await post(client, OPS_KEY)
+            no_scope = await post(client, VIEWER_KEY)
+            first = await post(client, LIMITED_KEY)
+            second = await post(client, LIMITED_KEY)
+            wrong = await post(client, "not-a-key")
+            metrics = (await client.get("/metrics")).text
+        assert allowed.status_code == 200, allowed.text
+        assert no_scope.status_code == 403
+        assert no_scope.json()["error"]["message"] == "API key 'viewer' lacks the 'mcp' scope"
+        assert first.status_code == 200, first.text
+        assert second.status_code == 429
+        assert int(second.headers["retry-after"]) >= 1
+        assert second.json()["error"]["data"]["retry_after_seconds"] > 0
+        assert wrong.status_code == 401
+        assert "www-authenticate" in wrong.headers
+        refusals = {
+            line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith("mcpc_refusals_total{")
+        }
+        assert refusals["missing_scope"] >= 1
+        assert refusals["rate_limited"] >= 1
+        assert refusals["invalid_key"] >= 1

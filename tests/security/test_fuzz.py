@@ -78,7 +78,13 @@ def test_every_operation_of_the_served_document_holds_under_fuzzing(
     for result in schema.get_all_operations():
         assert not isinstance(result, Err), result
         operations.append(result.ok())
-    assert {op.path for op in operations} == {"/health", "/route", "/aggregate", "/status"}
+    assert {op.path for op in operations} == {
+        "/health",
+        "/route",
+        "/aggregate",
+        "/status",
+        "/usage",
+    }
     for operation in operations:
         if mode is GenerationMode.NEGATIVE and operation.method.upper() != "POST":
             continue  # GET /health and /status take no input to break

@@ -263,9 +263,10 @@ class CoordinatorService:
             state.breaker.probe_succeeded()
 
     def is_reachable(self, name: str) -> bool:
-        """False while health probes say target `name` is down or its breaker is open."""
-        state = self._targets[name]
-        return not state.probe_reason and state.breaker.is_available()
+        """False while health probes say target `name` is down, its breaker is open, or it
+        is disabled."""
+        state = self._targets.get(name)
+        return state is not None and not state.probe_reason and state.breaker.is_available()
 
     # -- Route -----------------------------------------------------------------------
 

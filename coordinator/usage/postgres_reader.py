@@ -1,4 +1,4 @@
-"""The Usage backing over PostgreSQL: the SQL functions of `migrations/004_usage_report.sql`,
+"""The Usage backing over PostgreSQL: the report functions of `migrations/` (`sql_report`),
 called over a small asyncpg pool of its own (the usage sink keeps its one connection)."""
 
 from __future__ import annotations

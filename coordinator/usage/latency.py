@@ -43,32 +43,48 @@ def latency_percentiles(
     """p50, p95, p99 of a group: `counts` per bucket (HISTOGRAM_SIZE of them, bucket 0 first)
     and the group's smallest and largest latency; zeros for an empty group."""
     cumulative = list(accumulate(counts))
-    total = cumulative[-1] if cumulative else 0
-    if total == 0:
+    last = cumulative[-1] - 1 if cumulative else -1
+    if last < 0:
         return (0.0, 0.0, 0.0)
-
-    def nth(rank: int) -> float:
-        """The estimated latency of the group's rank-th fastest request (from 0)."""
-        if rank == 0:
-            return smallest
-        if rank == total - 1:
-            return largest
-        bucket = bisect_right(cumulative, rank)
-        lower = max(LATENCY_BOUNDS_MS[bucket - 1], smallest) if bucket else smallest
-        upper = (
-            min(LATENCY_BOUNDS_MS[bucket], largest) if bucket < len(LATENCY_BOUNDS_MS) else largest
-        )
-        # A bucket's requests sit in the middles of equal slices of its span.
-        within = rank - (cumulative[bucket - 1] if bucket else 0)
-        return lower + (upper - lower) * ((within + 0.5) / counts[bucket])
-
-    def percentile(fraction: float) -> float:
-        position = fraction * (total - 1)  # placed and interpolated as percentile_cont does
+    estimates = [0.0, 0.0, 0.0]
+    for index, fraction in enumerate(PERCENTILES):
+        # Placed and interpolated between two neighbours as percentile_cont does.
+        position = fraction * last
         below = math.floor(position)
-        low = nth(below)
-        if below == position:
-            return low
-        return low + (nth(below + 1) - low) * (position - below)
+        value = _nth(below, last, counts, cumulative, smallest, largest)
+        if below != position:
+            above = _nth(below + 1, last, counts, cumulative, smallest, largest)
+            value += (above - value) * (position - below)
+        estimates[index] = value
+    return (estimates[0], estimates[1], estimates[2])
 
-    p50, p95, p99 = (percentile(fraction) for fraction in PERCENTILES)
-    return (p50, p95, p99)
+
+_LAST_BOUND = len(LATENCY_BOUNDS_MS)
+
+
+def _nth(
+    rank: int,
+    last: int,
+    counts: Sequence[int],
+    cumulative: list[int],
+    smallest: float,
+    largest: float,
+) -> float:
+    """The estimated latency of the group's rank-th fastest request (from 0)."""
+    if rank == 0:
+        return smallest
+    if rank == last:
+        return largest
+    bucket = bisect_right(cumulative, rank)
+    lower = smallest
+    within = rank
+    if bucket:
+        bound = LATENCY_BOUNDS_MS[bucket - 1]
+        if bound > smallest:
+            lower = bound
+        within -= cumulative[bucket - 1]
+    upper = largest
+    if bucket < _LAST_BOUND and LATENCY_BOUNDS_MS[bucket] < largest:
+        upper = LATENCY_BOUNDS_MS[bucket]
+    # A bucket's requests sit in the middles of equal slices of its span.
+    return lower + (upper - lower) * ((within + 0.5) / counts[bucket])

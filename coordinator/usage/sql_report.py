@@ -94,9 +94,7 @@ def group_row(row: Row) -> GroupRow:
     # The whole-window group of an empty window has no latencies (NULL sums, min and max).
     latency_ms = (
         latency_percentiles(
-            [int(n) for n in row["latency_histogram"]],
-            float(row["latency_min"]),
-            float(row["latency_max"]),
+            row["latency_histogram"], float(row["latency_min"]), float(row["latency_max"])
         )
         if requests
         else (0.0, 0.0, 0.0)

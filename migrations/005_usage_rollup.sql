@@ -423,7 +423,8 @@ AS $$
 $$;
 
 -- Per bucket and target, per bucket, and over the whole window (`level`), with the summed
--- latency histogram and the smallest and largest latency: the caller interpolates percentiles.
+-- latency histogram (from the smallest latency's bucket to the largest's) and the smallest and
+-- largest latency: the caller interpolates percentiles (coordinator/usage/latency.py).
 -- Each level is summed from the one below it (fewer rows than summing the pieces three times).
 CREATE OR REPLACE FUNCTION usage_rollup_series(
     p_start timestamptz,
@@ -548,49 +549,57 @@ AS $$
         FROM by_target t
         GROUP BY t.bucket
     )
+    -- Each histogram from the smallest latency's bucket to the largest's: the rest holds nothing.
     SELECT 'target', (extract(epoch FROM t.bucket) * 1000000)::bigint, t.target, t.requests,
-           t.errors, t.failovers, t.cached, t.latency_min, t.latency_max, t.h
+           t.errors, t.failovers, t.cached, t.latency_min, t.latency_max,
+           t.h[usage_latency_bucket(t.latency_min) + 1:usage_latency_bucket(t.latency_max) + 1]
     FROM by_target t
     UNION ALL
     SELECT 'bucket', (extract(epoch FROM b.bucket) * 1000000)::bigint, '', b.requests,
-           b.errors, b.failovers, b.cached, b.latency_min, b.latency_max, b.h
+           b.errors, b.failovers, b.cached, b.latency_min, b.latency_max,
+           b.h[usage_latency_bucket(b.latency_min) + 1:usage_latency_bucket(b.latency_max) + 1]
     FROM by_bucket b
     UNION ALL
-    SELECT 'all', NULL, '', coalesce(usage_sum(b.requests), 0),
-           coalesce(usage_sum(b.errors), 0), coalesce(usage_sum(b.failovers), 0),
-           coalesce(usage_sum(b.cached), 0), min(b.latency_min), max(b.latency_max),
-           ARRAY[
-               usage_sum(b.h[1]), usage_sum(b.h[2]), usage_sum(b.h[3]),
-               usage_sum(b.h[4]), usage_sum(b.h[5]), usage_sum(b.h[6]),
-               usage_sum(b.h[7]), usage_sum(b.h[8]), usage_sum(b.h[9]),
-               usage_sum(b.h[10]), usage_sum(b.h[11]), usage_sum(b.h[12]),
-               usage_sum(b.h[13]), usage_sum(b.h[14]), usage_sum(b.h[15]),
-               usage_sum(b.h[16]), usage_sum(b.h[17]), usage_sum(b.h[18]),
-               usage_sum(b.h[19]), usage_sum(b.h[20]), usage_sum(b.h[21]),
-               usage_sum(b.h[22]), usage_sum(b.h[23]), usage_sum(b.h[24]),
-               usage_sum(b.h[25]), usage_sum(b.h[26]), usage_sum(b.h[27]),
-               usage_sum(b.h[28]), usage_sum(b.h[29]), usage_sum(b.h[30]),
-               usage_sum(b.h[31]), usage_sum(b.h[32]), usage_sum(b.h[33]),
-               usage_sum(b.h[34]), usage_sum(b.h[35]), usage_sum(b.h[36]),
-               usage_sum(b.h[37]), usage_sum(b.h[38]), usage_sum(b.h[39]),
-               usage_sum(b.h[40]), usage_sum(b.h[41]), usage_sum(b.h[42]),
-               usage_sum(b.h[43]), usage_sum(b.h[44]), usage_sum(b.h[45]),
-               usage_sum(b.h[46]), usage_sum(b.h[47]), usage_sum(b.h[48]),
-               usage_sum(b.h[49]), usage_sum(b.h[50]), usage_sum(b.h[51]),
-               usage_sum(b.h[52]), usage_sum(b.h[53]), usage_sum(b.h[54]),
-               usage_sum(b.h[55]), usage_sum(b.h[56]), usage_sum(b.h[57]),
-               usage_sum(b.h[58]), usage_sum(b.h[59]), usage_sum(b.h[60]),
-               usage_sum(b.h[61]), usage_sum(b.h[62]), usage_sum(b.h[63]),
-               usage_sum(b.h[64]), usage_sum(b.h[65]), usage_sum(b.h[66]),
-               usage_sum(b.h[67]), usage_sum(b.h[68]), usage_sum(b.h[69]),
-               usage_sum(b.h[70]), usage_sum(b.h[71]), usage_sum(b.h[72]),
-               usage_sum(b.h[73]), usage_sum(b.h[74]), usage_sum(b.h[75]),
-               usage_sum(b.h[76]), usage_sum(b.h[77]), usage_sum(b.h[78]),
-               usage_sum(b.h[79]), usage_sum(b.h[80]), usage_sum(b.h[81]),
-               usage_sum(b.h[82]), usage_sum(b.h[83]), usage_sum(b.h[84]),
-               usage_sum(b.h[85])
-           ]
-    FROM by_bucket b
+    SELECT 'all', NULL, '', coalesce(a.requests, 0), coalesce(a.errors, 0),
+           coalesce(a.failovers, 0), coalesce(a.cached, 0), a.latency_min, a.latency_max,
+           a.h[usage_latency_bucket(a.latency_min) + 1:usage_latency_bucket(a.latency_max) + 1]
+    FROM (
+        SELECT usage_sum(b.requests) AS requests, usage_sum(b.errors) AS errors,
+               usage_sum(b.failovers) AS failovers, usage_sum(b.cached) AS cached,
+               min(b.latency_min) AS latency_min, max(b.latency_max) AS latency_max,
+               ARRAY[
+                   usage_sum(b.h[1]), usage_sum(b.h[2]), usage_sum(b.h[3]),
+                   usage_sum(b.h[4]), usage_sum(b.h[5]), usage_sum(b.h[6]),
+                   usage_sum(b.h[7]), usage_sum(b.h[8]), usage_sum(b.h[9]),
+                   usage_sum(b.h[10]), usage_sum(b.h[11]), usage_sum(b.h[12]),
+                   usage_sum(b.h[13]), usage_sum(b.h[14]), usage_sum(b.h[15]),
+                   usage_sum(b.h[16]), usage_sum(b.h[17]), usage_sum(b.h[18]),
+                   usage_sum(b.h[19]), usage_sum(b.h[20]), usage_sum(b.h[21]),
+                   usage_sum(b.h[22]), usage_sum(b.h[23]), usage_sum(b.h[24]),
+                   usage_sum(b.h[25]), usage_sum(b.h[26]), usage_sum(b.h[27]),
+                   usage_sum(b.h[28]), usage_sum(b.h[29]), usage_sum(b.h[30]),
+                   usage_sum(b.h[31]), usage_sum(b.h[32]), usage_sum(b.h[33]),
+                   usage_sum(b.h[34]), usage_sum(b.h[35]), usage_sum(b.h[36]),
+                   usage_sum(b.h[37]), usage_sum(b.h[38]), usage_sum(b.h[39]),
+                   usage_sum(b.h[40]), usage_sum(b.h[41]), usage_sum(b.h[42]),
+                   usage_sum(b.h[43]), usage_sum(b.h[44]), usage_sum(b.h[45]),
+                   usage_sum(b.h[46]), usage_sum(b.h[47]), usage_sum(b.h[48]),
+                   usage_sum(b.h[49]), usage_sum(b.h[50]), usage_sum(b.h[51]),
+                   usage_sum(b.h[52]), usage_sum(b.h[53]), usage_sum(b.h[54]),
+                   usage_sum(b.h[55]), usage_sum(b.h[56]), usage_sum(b.h[57]),
+                   usage_sum(b.h[58]), usage_sum(b.h[59]), usage_sum(b.h[60]),
+                   usage_sum(b.h[61]), usage_sum(b.h[62]), usage_sum(b.h[63]),
+                   usage_sum(b.h[64]), usage_sum(b.h[65]), usage_sum(b.h[66]),
+                   usage_sum(b.h[67]), usage_sum(b.h[68]), usage_sum(b.h[69]),
+                   usage_sum(b.h[70]), usage_sum(b.h[71]), usage_sum(b.h[72]),
+                   usage_sum(b.h[73]), usage_sum(b.h[74]), usage_sum(b.h[75]),
+                   usage_sum(b.h[76]), usage_sum(b.h[77]), usage_sum(b.h[78]),
+                   usage_sum(b.h[79]), usage_sum(b.h[80]), usage_sum(b.h[81]),
+                   usage_sum(b.h[82]), usage_sum(b.h[83]), usage_sum(b.h[84]),
+                   usage_sum(b.h[85])
+               ] AS h
+        FROM by_bucket b
+    ) a
 $$;
 
 -- Requests per bucket and door: whole minutes from usage_minute_doors (or usage_minutes_by_key

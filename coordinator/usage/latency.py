@@ -39,10 +39,11 @@ def latency_bucket(latency_ms: float) -> int:
 
 
 def latency_percentiles(
-    counts: Sequence[int], smallest: float, largest: float
+    counts: Sequence[int], smallest: float, largest: float, first: int = 0
 ) -> tuple[float, float, float]:
-    """p50, p95, p99 of a group: `counts` per bucket (HISTOGRAM_SIZE of them, bucket 0 first)
-    and the group's smallest and largest latency; zeros for an empty group."""
+    """p50, p95, p99 of a group: `counts` per bucket from bucket `first` on (the buckets left out
+    before and after hold nothing) and the group's smallest and largest latency; zeros for an
+    empty group."""
     cumulative = list(accumulate(counts))
     last = cumulative[-1] - 1 if cumulative else -1
     if last < 0:
@@ -52,9 +53,9 @@ def latency_percentiles(
         # Placed and interpolated between two neighbours as percentile_cont does.
         position = fraction * last
         below = math.floor(position)
-        value = _nth(below, last, counts, cumulative, smallest, largest)
+        value = _nth(below, last, first, counts, cumulative, smallest, largest)
         if below != position:
-            above = _nth(below + 1, last, counts, cumulative, smallest, largest)
+            above = _nth(below + 1, last, first, counts, cumulative, smallest, largest)
             value += (above - value) * (position - below)
         estimates[index] = value
     return (estimates[0], estimates[1], estimates[2])
@@ -66,6 +67,7 @@ _LAST_BOUND = len(LATENCY_BOUNDS_MS)
 def _nth(
     rank: int,
     last: int,
+    first: int,
     counts: Sequence[int],
     cumulative: list[int],
     smallest: float,
@@ -76,16 +78,14 @@ def _nth(
         return smallest
     if rank == last:
         return largest
-    bucket = bisect_right(cumulative, rank)
+    index = bisect_right(cumulative, rank)
+    within = rank - cumulative[index - 1] if index else rank
+    bucket = first + index
     lower = smallest
-    within = rank
-    if bucket:
-        bound = LATENCY_BOUNDS_MS[bucket - 1]
-        if bound > smallest:
-            lower = bound
-        within -= cumulative[bucket - 1]
+    if bucket and LATENCY_BOUNDS_MS[bucket - 1] > smallest:
+        lower = LATENCY_BOUNDS_MS[bucket - 1]
     upper = largest
     if bucket < _LAST_BOUND and LATENCY_BOUNDS_MS[bucket] < largest:
         upper = LATENCY_BOUNDS_MS[bucket]
     # A bucket's requests sit in the middles of equal slices of its span.
-    return lower + (upper - lower) * ((within + 0.5) / counts[bucket])
+    return lower + (upper - lower) * ((within + 0.5) / counts[index])

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from coordinator.usage.latency import latency_percentiles
+from coordinator.usage.latency import latency_bucket, latency_percentiles
 from coordinator.usage.report import (
     CountRow,
     Decision,
@@ -92,13 +92,13 @@ def group_row(row: Row) -> GroupRow:
     level = cast(GroupLevel, row["level"])
     requests = int(row["requests"])
     # The whole-window group of an empty window has no latencies (NULL sums, min and max).
-    latency_ms = (
-        latency_percentiles(
-            row["latency_histogram"], float(row["latency_min"]), float(row["latency_max"])
+    latency_ms = (0.0, 0.0, 0.0)
+    if requests:
+        smallest = float(row["latency_min"])
+        # The histogram from the smallest latency's bucket to the largest's (see the SQL).
+        latency_ms = latency_percentiles(
+            row["latency_histogram"], smallest, float(row["latency_max"]), latency_bucket(smallest)
         )
-        if requests
-        else (0.0, 0.0, 0.0)
-    )
     return GroupRow(
         level=level,
         bucket=None if row["bucket_us"] is None else int(row["bucket_us"]),

@@ -95,3 +95,17 @@ async def test_percentiles_are_less_than_20_percent_from_percentile_cont(
             worst = max(worst, abs(estimated - true) / true)
     assert worst < 0.2
     assert worst > 0.0  # estimates, not the exact values
+
+
+def test_a_histogram_cut_to_its_smallest_and_largest_bucket_gives_the_same_percentiles() -> None:
+    chance = random.Random(7)
+    for size in (1, 2, 5, 300):
+        latencies = [chance.lognormvariate(2, 1.5) for _ in range(size)]
+        full = histogram(latencies)
+        first, last = latency_bucket(min(latencies)), latency_bucket(max(latencies))
+        assert not any(full[:first])
+        assert not any(full[last + 1 :])
+        cut = full[first : last + 1]
+        assert latency_percentiles(cut, min(latencies), max(latencies), first) == estimate(
+            latencies
+        )

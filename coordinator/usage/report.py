@@ -5,13 +5,11 @@ A backing (the in-process window, PostgreSQL, Supabase) only produces grouped ro
 (counts and latency percentiles per bucket and target, per bucket, per bucket and door, and over
 the whole window), `CountRow`s (the breakdowns) and `Decision`s (the recent page). `build_report`
 turns them into the answer, so sorting, limits and paging cannot differ between backings.
-Percentiles are PostgreSQL's `percentile_cont`, and `percentile_cont` below computes the same
-doubles in Python.
+Percentiles come from latency histograms, by `coordinator.usage.latency` for every backing.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +18,6 @@ from typing import Literal, Protocol
 from coordinator.usage.sink import SinkName
 
 BREAKDOWN_LIMIT = 50
-PERCENTILES = (0.5, 0.95, 0.99)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 GroupLevel = Literal["target", "bucket", "door", "all"]
@@ -36,17 +33,6 @@ def to_micros(moment: datetime) -> int:
 
 def from_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
-
-
-def percentile_cont(ordered: Sequence[float], fraction: float) -> float:
-    """PostgreSQL's percentile_cont over values sorted ascending, to the same last bit."""
-    position = fraction * (len(ordered) - 1)
-    lower = math.floor(position)
-    upper = math.ceil(position)
-    if lower == upper:
-        return ordered[lower]
-    low = ordered[lower]
-    return low + (ordered[upper] - low) * (position - lower)
 
 
 @dataclass(frozen=True, slots=True)

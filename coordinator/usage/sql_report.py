@@ -1,5 +1,6 @@
-"""What both SQL backings share: the arguments of the functions of
-`migrations/004_usage_report.sql` and the conversion of their rows."""
+"""What both SQL backings share: the arguments of the report functions of `migrations/`
+(`usage_rollup_*` of 005 over the per-minute rollups, `usage_recent` of 004 over the rows) and
+the conversion of their rows."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
+from coordinator.usage.latency import latency_bucket, latency_percentiles
 from coordinator.usage.report import (
     CountRow,
     Decision,
@@ -59,9 +61,9 @@ def function_calls(query: UsageQuery) -> dict[str, dict[str, Any]]:
     if query.recent_only:
         return {"usage_recent": recent_arguments(query)}
     return {
-        "usage_series": series_arguments(query),
-        "usage_doors": series_arguments(query),
-        "usage_breakdown": filter_arguments(query),
+        "usage_rollup_series": series_arguments(query),
+        "usage_rollup_doors": series_arguments(query),
+        "usage_rollup_breakdown": filter_arguments(query),
         "usage_recent": recent_arguments(query),
     }
 
@@ -70,13 +72,13 @@ def report_from_rows(
     source: SinkName, query: UsageQuery, rows: Mapping[str, Sequence[Row]]
 ) -> UsageReport:
     """The report from each function's rows (as `function_calls` named them)."""
-    groups = [group_row(r) for r in rows.get("usage_series", ())]
-    groups += [door_row(r) for r in rows.get("usage_doors", ())]
+    groups = [group_row(r) for r in rows.get("usage_rollup_series", ())]
+    groups += [door_row(r) for r in rows.get("usage_rollup_doors", ())]
     return build_report(
         source,
         query,
         groups,
-        [count_row(r) for r in rows.get("usage_breakdown", ())],
+        [count_row(r) for r in rows.get("usage_rollup_breakdown", ())],
         [decision_row(r) for r in rows["usage_recent"]],
     )
 
@@ -88,17 +90,24 @@ def as_json_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
 
 def group_row(row: Row) -> GroupRow:
     level = cast(GroupLevel, row["level"])
-    # The whole-window group of an empty window has no percentiles.
-    p50, p95, p99 = (float(v) for v in row["latency_ms"] or (0.0, 0.0, 0.0))
+    requests = int(row["requests"])
+    # The whole-window group of an empty window has no latencies (NULL sums, min and max).
+    latency_ms = (0.0, 0.0, 0.0)
+    if requests:
+        smallest = float(row["latency_min"])
+        # The histogram from the smallest latency's bucket to the largest's (see the SQL).
+        latency_ms = latency_percentiles(
+            row["latency_histogram"], smallest, float(row["latency_max"]), latency_bucket(smallest)
+        )
     return GroupRow(
         level=level,
         bucket=None if row["bucket_us"] is None else int(row["bucket_us"]),
         key=row["target"] if level == "target" else "",
-        requests=int(row["requests"]),
+        requests=requests,
         errors=int(row["errors"]),
         failovers=int(row["failovers"]),
         cached=int(row["cached"]),
-        latency_ms=(p50, p95, p99),
+        latency_ms=latency_ms,
     )
 
 

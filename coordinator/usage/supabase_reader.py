@@ -1,4 +1,4 @@
-"""The Usage backing over Supabase: the SQL functions of `migrations/004_usage_report.sql`,
+"""The Usage backing over Supabase: the report functions of `migrations/` (`sql_report`),
 called through the official client's `rpc()` (PostgREST's `POST /rest/v1/rpc/<function>`)."""
 
 from __future__ import annotations

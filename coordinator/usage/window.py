@@ -1,18 +1,19 @@
 """The Usage backing without a database: the recorder's bounded ring of recent events.
 
-It groups and counts in Python exactly as `migrations/004_usage_report.sql` does in SQL, so the
-two backings give the same answer for the same events (tests/usage/test_report_backings.py).
+It groups, counts and fills latency histograms in Python exactly as the SQL of `migrations/` does,
+so the two backings give the same answer for the same events (tests/usage/test_report_backings.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
 from coordinator.usage.events import UsageEvent
+from coordinator.usage.latency import HISTOGRAM_SIZE, latency_bucket, latency_percentiles
 from coordinator.usage.report import (
-    PERCENTILES,
     CountRow,
     Decision,
     DecisionAttempt,
@@ -23,7 +24,6 @@ from coordinator.usage.report import (
     UsageQuery,
     UsageReport,
     build_report,
-    percentile_cont,
     to_micros,
 )
 from coordinator.usage.sink import SinkName
@@ -43,33 +43,57 @@ def _matches(event: UsageEvent, query: UsageQuery) -> bool:
     )
 
 
+class _Tally:
+    """Counts of one group, and its latencies as `migrations/005_usage_rollup.sql` keeps them."""
+
+    __slots__ = ("cached", "errors", "failovers", "histogram", "largest", "requests", "smallest")
+
+    def __init__(self) -> None:
+        self.requests = self.errors = self.failovers = self.cached = 0
+        self.histogram = [0] * HISTOGRAM_SIZE
+        self.smallest = math.inf
+        self.largest = -math.inf
+
+    def add(self, event: UsageEvent, bucket: int) -> None:
+        self.requests += 1
+        self.errors += event.outcome != "ok"
+        self.failovers += event.failover
+        self.cached += event.cached
+        self.histogram[bucket] += 1
+        self.smallest = min(self.smallest, event.latency_ms)
+        self.largest = max(self.largest, event.latency_ms)
+
+
 def _groups(events: Iterable[UsageEvent], bucket_seconds: int) -> list[GroupRow]:
     bucket_micros = bucket_seconds * 1_000_000
-    members: dict[_GroupKey, list[UsageEvent]] = defaultdict(list)
+    tallies: dict[_GroupKey, _Tally] = defaultdict(_Tally)
     for event in events:
         micros = to_micros(event.time)
         bucket: int | None = micros - micros % bucket_micros
-        members["target", bucket, event.target].append(event)
-        members["bucket", bucket, ""].append(event)
-        members["door", bucket, event.door].append(event)
-        members["all", None, ""].append(event)
-    rows: list[GroupRow] = []
-    for (level, start, key), group in members.items():
-        latencies = sorted(e.latency_ms for e in group)
-        p50, p95, p99 = (percentile_cont(latencies, p) for p in PERCENTILES)
-        rows.append(
-            GroupRow(
-                level=level,
-                bucket=start,
-                key=key,
-                requests=len(group),
-                errors=sum(e.outcome != "ok" for e in group),
-                failovers=sum(e.failover for e in group),
-                cached=sum(e.cached for e in group),
-                latency_ms=(p50, p95, p99),
-            )
+        latency = latency_bucket(event.latency_ms)
+        for key in (
+            ("target", bucket, event.target),
+            ("bucket", bucket, ""),
+            ("door", bucket, event.door),
+            ("all", None, ""),
+        ):
+            tallies[key].add(event, latency)
+    return [
+        GroupRow(
+            level=level,
+            bucket=start,
+            key=key,
+            requests=tally.requests,
+            errors=tally.errors,
+            failovers=tally.failovers,
+            cached=tally.cached,
+            # Per door the report shows requests only.
+            latency_ms=(0.0, 0.0, 0.0)
+            if level == "door"
+            else latency_percentiles(tally.histogram, tally.smallest, tally.largest),
         )
-    return rows
+        for (level, start, key), tally in tallies.items()
+    ]
 
 
 _DIMENSIONS: tuple[tuple[Dimension, Callable[[UsageEvent], tuple[str, str]]], ...] = (

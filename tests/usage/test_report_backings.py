@@ -1,7 +1,7 @@
 """The Usage report from the in-process window and from SQL (PostgreSQL over asyncpg, and
 Supabase through the official client against FakePostgrest, a named FAKE of PostgREST backed by
 the REAL PostgreSQL) is the same answer, to the last bit of every percentile, for the same
-events."""
+events: SQL reads the per-minute rollups where it can and the rows elsewhere."""
 
 from __future__ import annotations
 
@@ -106,6 +106,17 @@ QUERIES = {
     "one key id": query(filter=UsageFilter(key_id="key-ops")),
     "recent only, small page": query(recent_only=True, page_size=5),
     "nothing in the window": query(filter=UsageFilter(request_id="no-such-request")),
+    # Whole minutes from the rollups, the odd seconds at both ends from the rows.
+    "window of odd edges": query(
+        start=NOW - timedelta(hours=2, seconds=17, microseconds=5),
+        end=NOW + timedelta(seconds=43),
+        bucket_seconds=60,
+    ),
+    "30-second buckets, from the rows": query(start=NOW - timedelta(hours=1), bucket_seconds=30),
+    "one request id, from the rows": query(
+        filter=UsageFilter(request_id=varied_events(400)[3].request_id)
+    ),
+    "errors of one key": query(filter=UsageFilter(key_id="key-finance", outcome="error")),
 }
 
 

@@ -43,9 +43,9 @@ async def test_supabase_calls_the_report_functions_through_postgrest_rpc(
     assert report.recent == ()
     calls = {r.path: r for r in postgrest.requests}
     assert set(calls) == {
-        "/rest/v1/rpc/usage_series",
-        "/rest/v1/rpc/usage_doors",
-        "/rest/v1/rpc/usage_breakdown",
+        "/rest/v1/rpc/usage_rollup_series",
+        "/rest/v1/rpc/usage_rollup_doors",
+        "/rest/v1/rpc/usage_rollup_breakdown",
         "/rest/v1/rpc/usage_recent",
     }
     recent = calls["/rest/v1/rpc/usage_recent"]
@@ -64,7 +64,7 @@ async def test_supabase_calls_the_report_functions_through_postgrest_rpc(
         "p_before_time": None,
         "p_before_request_id": None,
     }
-    assert calls["/rest/v1/rpc/usage_series"].body["p_bucket_seconds"] == 60
+    assert calls["/rest/v1/rpc/usage_rollup_series"].body["p_bucket_seconds"] == 60
 
 
 async def test_supabase_refusing_the_query_is_unavailable_with_its_reason(

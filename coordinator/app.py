@@ -34,6 +34,7 @@ from coordinator.probes import HealthProber, ProbePolicy
 from coordinator.rpc import SERVICE_DESCRIPTOR, coordinator_handlers
 from coordinator.service import CoordinatorService
 from coordinator.targets import Target, open_target
+from coordinator.tracing import Tracing, TracingConfig, open_tracing
 from coordinator.usage import open_usage_recorder
 from coordinator.usage.readers import open_usage_reader
 
@@ -55,8 +56,10 @@ class _EmbeddedUvicorn(uvicorn.Server):
 class Coordinator:
     """Everything one coordinator process runs, started and stopped together."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, tracing: TracingConfig | None = None) -> None:
         self.settings = settings
+        self.tracing_config = tracing  # None: no traces (coordinator.tracing)
+        self.tracing: Tracing | None = None
         self._stack = AsyncExitStack()
         self.service: CoordinatorService | None = None
         self.metrics: Metrics | None = None
@@ -79,6 +82,10 @@ class Coordinator:
 
     async def _start(self) -> None:
         settings = self.settings
+        # Entered first, closed last: spans of every call are exported.
+        self.tracing = tracing = await self._stack.enter_async_context(
+            open_tracing(self.tracing_config)
+        )
         # Entered first, closed last: events of calls that drain are still written.
         recorder = await self._stack.enter_async_context(
             open_usage_recorder(
@@ -98,6 +105,8 @@ class Coordinator:
         )
         self.metrics = Metrics(settings.target_names)
         self.metrics.bind_usage(recorder.stats)
+        if tracing is not None:
+            self.metrics.registry.register(tracing)
         targets: dict[str, Target] = {}
         for target_config in settings.targets:
             if not target_config.enabled:
@@ -173,7 +182,7 @@ class Coordinator:
         assert self.metrics is not None
         for name, report in self.service.status().targets.items():
             self.metrics.set_circuit_state(name, report.circuit)
-        body, content_type = self.metrics.render()
+        body, content_type = self.metrics.render(request.headers.get("accept", ""))
         return Response(body, media_type=content_type)
 
     async def drain(self) -> None:
@@ -223,14 +232,14 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, tracing: TracingConfig | None = None) -> None:
     """Runs a coordinator until SIGTERM or SIGINT, then drains and exits."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with Coordinator(settings) as coordinator:
+        async with Coordinator(settings, tracing=tracing) as coordinator:
             _freeze_startup_heap()
             print(
                 f"mcp-coordinator {__version__}"

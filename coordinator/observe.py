@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
+from coordinator import tracing
 from coordinator.calls import CallContext
 from coordinator.logs import log_decision
 from coordinator.metrics import Metrics
@@ -37,7 +38,11 @@ class RequestObserver:
         seconds = time.perf_counter() - started
         outcome = "ok" if status_code == "OK" else "error"
         target = trace.target if trace is not None else ""
-        self.metrics.observe_request(ctx.door, method, target or None, outcome, seconds)
+        trace_id = tracing.current_trace_id()
+        tracing.record_decision(trace, status_code)
+        self.metrics.observe_request(
+            ctx.door, method, target or None, outcome, seconds, trace_id=trace_id
+        )
         if trace is None:
             return  # Health and Status are counted, not recorded as usage
         if trace.failover_from:
@@ -65,6 +70,7 @@ class RequestObserver:
             ),
             api_key_id=api_key_id(ctx.metadata.get("x-api-key")),
             error=error or None,
+            trace_id=trace_id or None,
         )
         self.recorder.record(event)
         log_decision(log, event)

@@ -25,7 +25,7 @@ from mcp_types import (
     PROTOCOL_VERSION_META_KEY,
 )
 
-from coordinator import __version__
+from coordinator import __version__, tracing
 from coordinator.config import TargetConfig
 from coordinator.targets.errors import (
     McpErrorResponse,
@@ -143,7 +143,9 @@ class Target(abc.ABC):
         progress = Progress()
         try:
             async with asyncio.timeout(limit) as scope:
-                return await self._request(method, dict(params or {}), progress)
+                sent = dict(params or {})
+                tracing.inject_meta(sent)
+                return await self._request(method, sent, progress)
         except TimeoutError:
             if not scope.expired():
                 raise

@@ -1,0 +1,93 @@
+"""Tracing's configuration from OTEL_* variables, and the MCP door's span from `_meta`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from coordinator import tracing
+from coordinator.config import ConfigError
+from coordinator.tracing import TracingConfig, open_tracing
+from tests.support.otlp_collector import OtlpCollector
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT = "00f067aa0ba902b7"
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, None),
+        ({"OTEL_SERVICE_NAME": "x"}, None),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317"}, TracingConfig("otlp")),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4317"}, TracingConfig("otlp")),
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, TracingConfig("otlp")),
+        ({"OTEL_TRACES_EXPORTER": "console"}, TracingConfig("console")),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317"}, None),
+        ({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317"}, None),
+    ],
+)
+def test_tracing_is_off_unless_an_exporter_is_configured(
+    environ: dict[str, str], expected: TracingConfig | None
+) -> None:
+    assert TracingConfig.from_environment(environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http"},
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ),
+    ],
+)
+def test_an_unusable_value_names_its_key(environ: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        TracingConfig.from_environment(environ)
+
+
+@pytest.fixture
+def collector() -> Iterator[OtlpCollector]:
+    receiver = OtlpCollector().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+async def test_the_mcp_doors_span_continues_the_trace_in_meta(collector: OtlpCollector) -> None:
+    meta = {"traceparent": f"00-{TRACE}-{PARENT}-01", "progressToken": 7}
+    async with open_tracing(TracingConfig(endpoint=collector.endpoint)) as opened:
+        assert opened is not None
+        with tracing.mcp_server_span("tools/call", meta, tool="route"):
+            inside = tracing.current_trace_id()
+            sent: dict[str, object] = {"_meta": {"progressToken": 7}}
+            tracing.inject_meta(sent)
+        await asyncio.to_thread(opened.provider.force_flush)
+    assert tracing.current_trace_id() == ""  # closed: off again
+    assert inside == TRACE
+
+    spans = await asyncio.to_thread(collector.wait_for, lambda got: len(got) >= 1)
+    (span,) = spans
+    assert (span.kind, span.name, span.parent_span_id) == ("server", "tools/call route", PARENT)
+    assert span.attributes == {
+        "mcp.method.name": "tools/call",
+        "network.transport": "tcp",
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "route",
+    }
+    assert sent["_meta"] == {"progressToken": 7, "traceparent": f"00-{TRACE}-{span.span_id}-01"}
+
+
+def test_while_off_the_span_functions_do_nothing() -> None:
+    with tracing.mcp_server_span("tools/call", {"traceparent": f"00-{TRACE}-{PARENT}-01"}):
+        assert tracing.current_trace_id() == ""
+        params: dict[str, object] = {}
+        tracing.inject_meta(params)
+        headers: dict[str, str] = {}
+        tracing.inject_headers(headers)
+    assert (params, headers) == ({}, {})

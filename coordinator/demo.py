@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 from coordinator.app import Coordinator
 from coordinator.config import Settings, TargetConfig
+from coordinator.tracing import TracingConfig
 
 START_TIMEOUT = 30.0
 
@@ -100,7 +101,7 @@ async def run_demo(*, grpc_port: int, port: int, api_key: str) -> int:
             failover_order=("odoo_prod", "odoo_lab"),
             drain_seconds=2.0,
         )
-        async with Coordinator(settings) as coordinator:
+        async with Coordinator(settings, tracing=TracingConfig.from_environment()) as coordinator:
             print(examples(coordinator.http_port, coordinator.grpc_port, api_key), flush=True)
             await stop.wait()
             await coordinator.drain()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -91,3 +91,45 @@ def test_while_off_the_span_functions_do_nothing() -> None:
         headers: dict[str, str] = {}
         tracing.inject_headers(headers)
     assert (params, headers) == ({}, {})
+
+
+def test_the_lean_encoding_equals_the_sdks() -> None:
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.trace import SpanKind, StatusCode
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    from coordinator.tracing import _SpanEncoder
+
+    class Keep(SpanExporter):
+        def __init__(self) -> None:
+            self.spans: list[ReadableSpan] = []
+
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            self.spans.extend(spans)
+            return SpanExportResult.SUCCESS
+
+    kept = Keep()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(kept))
+    tracer = provider.get_tracer("test")
+    parent = TraceContextTextMapPropagator().extract(
+        {"traceparent": f"00-{TRACE}-{PARENT}-01", "tracestate": "a=1,b=2"}
+    )
+    for round_ in range(2):  # the second round encodes from the kept attributes
+        server = tracer.start_span(
+            "POST /route", parent, kind=SpanKind.SERVER, attributes={"http.route": "/route"}
+        )
+        server.set_attributes({"coordinator.confidence": 0.9, "coordinator.cached": False})
+        server.set_attribute("http.response.status_code", 503)
+        server.set_status(StatusCode.ERROR, "unavailable")
+        server.end()
+        failed = tracer.start_span("tools/call query", kind=SpanKind.CLIENT)
+        failed.record_exception(ValueError("boom"))  # an event: the SDK's own encoding
+        failed.set_attribute("tags", ("a", "b"))
+        failed.end()
+        tracer.start_span(f"plain {round_}").end()
+    provider.shutdown()
+
+    assert _SpanEncoder()(kept.spans) == encode_spans(kept.spans)

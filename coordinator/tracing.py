@@ -575,6 +575,11 @@ def attempt_span(
     tracer = _tracer
     if tracer is None:
         return _NO_SPAN
+    parent = trace.get_current_span().get_span_context()
+    if parent.is_valid and not parent.trace_flags.sampled:
+        # The request is not sampled, so neither would its children be (every standard
+        # sampler decides alike for one trace): the request's context goes on as it is.
+        return _NO_SPAN
     if operation.kind == "method":
         method, tool = operation.method, operation.called_tool
     else:

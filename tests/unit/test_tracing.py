@@ -133,3 +133,26 @@ def test_the_lean_encoding_equals_the_sdks() -> None:
     provider.shutdown()
 
     assert _SpanEncoder()(kept.spans) == encode_spans(kept.spans)
+
+
+async def test_an_unsampled_request_sends_its_context_on_unsampled(
+    collector: OtlpCollector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coordinator.operations import Operation
+
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_always_on")
+    unsampled = f"00-{TRACE}-{PARENT}-00"
+    async with open_tracing(TracingConfig(endpoint=collector.endpoint)) as opened:
+        assert opened is not None
+        with (
+            tracing.mcp_server_span("tools/call", {"traceparent": unsampled}, tool="route"),
+            tracing.attempt_span("odoo_prod", "http", Operation("query", query="q"), "ask"),
+        ):
+            headers: dict[str, str] = {}
+            tracing.inject_headers(headers)
+            trace_id = tracing.current_trace_id()
+        await asyncio.to_thread(opened.provider.force_flush)
+    assert headers["traceparent"].startswith(f"00-{TRACE}-")
+    assert headers["traceparent"].endswith("-00")
+    assert trace_id == ""  # not sampled: nothing to look up
+    assert collector.spans() == []

@@ -9,7 +9,7 @@ counted in /metrics (`mcpc_trace_spans_dropped_total`). While off, every functio
 returns at its first line.
 
 The spans of one request:
-- the door's SERVER span: `POST /v1/route` on HTTP (`http.request.method`, `http.route`,
+- the door's SERVER span: `POST /route` on HTTP (`http.request.method`, `http.route`,
   `url.path`, `http.response.status_code`); `mcpcoordinator.v1.CoordinatorService/Route`
   on gRPC (`rpc.system`, `rpc.service`, `rpc.method`, `rpc.grpc.status_code`);
   `tools/call <tool>` on MCP (`mcp.method.name`, `gen_ai.tool.name`). Its parent is the
@@ -20,6 +20,7 @@ The spans of one request:
   `coordinator.outcome`, `coordinator.cached`, `network.transport`), a failover shows two,
   an Aggregate one per target. Its context goes to the target as the `traceparent` HTTP
   header and in `params._meta` (MCP's convention for trace context), on stdio in `_meta`.
+  A request the sampler leaves out makes no attempt spans: its own context goes on.
 
 Never recorded: query text, tool arguments, API keys. Failures set the span status and
 `error.type` (4xx answers on HTTP, and gRPC codes caused by the caller, leave the server
@@ -27,7 +28,7 @@ span's status unset, as the semantic conventions say).
 
 For the MCP door (`/mcp`): wrap the handling of each JSON-RPC request in
 
-    with tracing.mcp_server_span(method, params.get("_meta"), tool=name) as span:
+    with tracing.mcp_server_span(method, params.get("_meta"), tool=name, request_id=id) as span:
         ...  # call the handlers; the decision lands on this span
         span.failed(error)  # when answering with a JSON-RPC error instead of raising
 
@@ -465,15 +466,25 @@ def grpc_server_call(
 
 
 def mcp_server_span(
-    method: str, meta: Mapping[str, Any] | None, *, tool: str | None = None
+    method: str,
+    meta: Mapping[str, Any] | None,
+    *,
+    tool: str | None = None,
+    request_id: str | int | None = None,
+    protocol_version: str | None = None,
 ) -> ServerSpan | _NoSpan:
     """The MCP door's span for one JSON-RPC request: `method` is its MCP method
     ("tools/call"), `meta` its `params._meta` (whose `traceparent` / `tracestate` make the
-    parent), `tool` the tool a tools/call names. Use it as a context manager."""
+    parent), `tool` the tool a tools/call names, `request_id` the JSON-RPC id. Use it as a
+    context manager."""
     tracer = _tracer
     if tracer is None:
         return _NO_SPAN
     attributes: dict[str, Any] = {"mcp.method.name": method, "network.transport": "tcp"}
+    if request_id is not None:
+        attributes["jsonrpc.request.id"] = str(request_id)
+    if protocol_version:
+        attributes["mcp.protocol.version"] = protocol_version
     if method == "tools/call" and tool:
         attributes["gen_ai.operation.name"] = "execute_tool"
         attributes["gen_ai.tool.name"] = tool

@@ -63,7 +63,7 @@ async def test_the_mcp_doors_span_continues_the_trace_in_meta(collector: OtlpCol
     meta = {"traceparent": f"00-{TRACE}-{PARENT}-01", "progressToken": 7}
     async with open_tracing(TracingConfig(endpoint=collector.endpoint)) as opened:
         assert opened is not None
-        with tracing.mcp_server_span("tools/call", meta, tool="route"):
+        with tracing.mcp_server_span("tools/call", meta, tool="route", request_id=3):
             inside = tracing.current_trace_id()
             sent: dict[str, object] = {"_meta": {"progressToken": 7}}
             tracing.inject_meta(sent)
@@ -77,6 +77,7 @@ async def test_the_mcp_doors_span_continues_the_trace_in_meta(collector: OtlpCol
     assert span.attributes == {
         "mcp.method.name": "tools/call",
         "network.transport": "tcp",
+        "jsonrpc.request.id": "3",
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": "route",
     }

@@ -373,12 +373,18 @@ class ServerSpan:
                 server_fault = True
             if server_fault:
                 span.set_status(StatusCode.ERROR, error.message)
+        elif _cancelled(error):  # the caller went away or gave up: not the server's failure
+            span.set_attribute("error.type", "CANCELLED")
+            if self._door == "http":
+                span.set_attribute("http.response.status_code", 499)
+            elif self._door == "grpc":
+                span.set_attribute("rpc.grpc.status_code", 1)
         else:
             span.set_attribute("error.type", type(error).__qualname__)
             if self._door == "http":
                 span.set_attribute("http.response.status_code", 500)
             elif self._door == "grpc":
-                span.set_attribute("rpc.grpc.status_code", 13 if not _cancelled(error) else 1)
+                span.set_attribute("rpc.grpc.status_code", 13)
             span.set_status(StatusCode.ERROR, type(error).__qualname__)
 
 

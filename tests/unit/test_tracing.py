@@ -157,3 +157,45 @@ async def test_an_unsampled_request_sends_its_context_on_unsampled(
     assert headers["traceparent"].endswith("-00")
     assert trace_id == ""  # not sampled: nothing to look up
     assert collector.spans() == []
+
+
+async def test_server_spans_say_whose_failure_it_was(collector: OtlpCollector) -> None:
+    from coordinator.errors import CoordinatorError, ErrorCode
+
+    async def raising(error: BaseException) -> None:
+        raise error
+
+    cases: list[tuple[str, BaseException]] = [
+        ("grpc", CoordinatorError(ErrorCode.INVALID_ARGUMENT, "bad")),
+        ("grpc", CoordinatorError(ErrorCode.UNAVAILABLE, "down")),
+        ("http", RuntimeError("bug")),
+        ("http", asyncio.CancelledError()),
+    ]
+    async with open_tracing(TracingConfig(endpoint=collector.endpoint)) as opened:
+        assert opened is not None
+        for door, error in cases:
+            call = raising(error)
+            traced = (
+                tracing.grpc_server_call(call, "/pkg.Service/Route", {})
+                if door == "grpc"
+                else tracing.http_server_call(call, "POST", "/route", "/route", {})
+            )
+            with pytest.raises(type(error)):
+                await traced
+        await asyncio.to_thread(opened.provider.force_flush)
+
+    spans = await asyncio.to_thread(collector.wait_for, lambda got: len(got) >= 4)
+    seen = [
+        (
+            s.status,
+            s.attributes["error.type"],
+            s.attributes.get("rpc.grpc.status_code", s.attributes.get("http.response.status_code")),
+        )
+        for s in spans
+    ]
+    assert seen == [
+        ("unset", "INVALID_ARGUMENT", 3),  # the caller's mistake
+        ("error", "UNAVAILABLE", 14),
+        ("error", "RuntimeError", 500),
+        ("unset", "CANCELLED", 499),  # the caller went away
+    ]

@@ -30,7 +30,7 @@ For the MCP door (`/mcp`): wrap the handling of each JSON-RPC request in
 
     with tracing.mcp_server_span(method, params.get("_meta"), tool=name, request_id=id) as span:
         ...  # call the handlers; the decision lands on this span
-        span.failed(error)  # when answering with a JSON-RPC error instead of raising
+        span.failed(error)  # the CoordinatorError, before raising its JSON-RPC translation
 
 and build its `CallContext` inside the block, so the trace id reaches the usage row.
 """
@@ -334,14 +334,16 @@ async def open_tracing(config: TracingConfig | None) -> AsyncIterator[Tracing | 
 
 
 class ServerSpan:
-    """A door's span, current while its block runs. `failed()` records an error answer."""
+    """A door's span, current while its block runs. `failed()` records an error answer
+    (the first one recorded stays: the door may then raise its own translation of it)."""
 
-    __slots__ = ("_door", "_span", "_token")
+    __slots__ = ("_door", "_failed", "_span", "_token")
 
     def __init__(self, span: Span, door: str) -> None:
         self._span = span
         self._door = door
         self._token: object = None
+        self._failed = False
 
     def __enter__(self) -> ServerSpan:
         self._token = otel_context.attach(trace.set_span_in_context(self._span))
@@ -351,6 +353,8 @@ class ServerSpan:
         otel_context.detach(self._token)  # type: ignore[arg-type]
         if exc is not None:
             self.failed(exc)
+        elif self._failed:
+            pass
         elif self._door == "http":
             self._span.set_attribute("http.response.status_code", 200)
         elif self._door == "grpc":
@@ -358,6 +362,9 @@ class ServerSpan:
         self._span.end()
 
     def failed(self, error: BaseException) -> None:
+        if self._failed:
+            return
+        self._failed = True
         span = self._span
         if isinstance(error, CoordinatorError):
             status = ERROR_TABLE[error.code]

@@ -182,14 +182,25 @@ async def test_server_spans_say_whose_failure_it_was(collector: OtlpCollector) -
             )
             with pytest.raises(type(error)):
                 await traced
+
+        # The MCP door records the core's error, then raises its JSON-RPC translation.
+        def mcp_door_call() -> None:
+            with tracing.mcp_server_span("tools/call", None, tool="route") as span:
+                span.failed(CoordinatorError(ErrorCode.UNAVAILABLE, "down"))
+                raise LookupError("the JSON-RPC error")
+
+        with pytest.raises(LookupError):
+            mcp_door_call()
         await asyncio.to_thread(opened.provider.force_flush)
 
-    spans = await asyncio.to_thread(collector.wait_for, lambda got: len(got) >= 4)
+    spans = await asyncio.to_thread(collector.wait_for, lambda got: len(got) >= 5)
     seen = [
         (
             s.status,
             s.attributes["error.type"],
-            s.attributes.get("rpc.grpc.status_code", s.attributes.get("http.response.status_code")),
+            s.attributes.get(
+                "rpc.grpc.status_code", s.attributes.get("http.response.status_code", "-")
+            ),
         )
         for s in spans
     ]
@@ -198,4 +209,5 @@ async def test_server_spans_say_whose_failure_it_was(collector: OtlpCollector) -
         ("error", "UNAVAILABLE", 14),
         ("error", "RuntimeError", 500),
         ("unset", "CANCELLED", 499),  # the caller went away
+        ("error", "UNAVAILABLE", "-"),
     ]

@@ -41,6 +41,7 @@ from coordinator.ratelimit import RateLimiter
 from coordinator.rpc import SERVICE_DESCRIPTOR, coordinator_handlers
 from coordinator.service import CoordinatorService
 from coordinator.targets import Target, open_target
+from coordinator.tracing import Tracing, TracingConfig, open_tracing
 from coordinator.usage import open_usage_recorder
 from coordinator.usage.readers import open_usage_reader
 
@@ -66,9 +67,17 @@ class Coordinator:
     caller serves `mcp` over another transport.
     """
 
-    def __init__(self, settings: Settings, *, network: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        network: bool = True,
+        tracing: TracingConfig | None = None,
+    ) -> None:
         self.settings = settings
         self.network = network
+        self.tracing_config = tracing  # None: no traces (coordinator.tracing)
+        self.tracing: Tracing | None = None
         self.targets: dict[str, Target] = {}
         self.observer: RequestObserver | None = None
         self.mcp: McpDoor | None = None
@@ -98,6 +107,10 @@ class Coordinator:
 
     async def _start(self) -> None:
         settings = self.settings
+        # Entered first, closed last: spans of every call are exported.
+        self.tracing = tracing = await self._stack.enter_async_context(
+            open_tracing(self.tracing_config)
+        )
         # Entered first, closed last: events of calls that drain are still written.
         recorder = await self._stack.enter_async_context(
             open_usage_recorder(
@@ -117,6 +130,8 @@ class Coordinator:
         )
         self.metrics = Metrics(settings.target_names)
         self.metrics.bind_usage(recorder.stats)
+        if tracing is not None:
+            self.metrics.registry.register(tracing)
         targets = self.targets
         for target_config in settings.targets:
             if not target_config.enabled:
@@ -261,7 +276,7 @@ class Coordinator:
             self.metrics.set_circuit_state(name, report.circuit)
         if self.limiter is not None:
             self.metrics.set_rate_limit_local(self.limiter.state().backend == "local")
-        body, content_type = self.metrics.render()
+        body, content_type = self.metrics.render(request.headers.get("accept", ""))
         return Response(body, media_type=content_type)
 
     async def drain(self) -> None:
@@ -311,14 +326,14 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, tracing: TracingConfig | None = None) -> None:
     """Runs a coordinator until SIGTERM or SIGINT, then drains and exits."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with Coordinator(settings) as coordinator:
+        async with Coordinator(settings, tracing=tracing) as coordinator:
             _freeze_startup_heap()
             print(
                 f"mcp-coordinator {__version__}"

@@ -321,9 +321,11 @@ def _stdio(config_path: str | None) -> int:
 def _serve(config_path: str | None) -> int:
     from coordinator.app import serve
     from coordinator.logs import configure_logging
+    from coordinator.tracing import TracingConfig
 
     try:
         settings = load_settings(config_path=config_path)
+        tracing = TracingConfig.from_environment()  # OTEL_*: off unless an exporter is set
     except ConfigError as error:
         print(f"mcp-coordinator: invalid configuration: {error}", file=sys.stderr)
         return 2
@@ -335,7 +337,7 @@ def _serve(config_path: str | None) -> int:
     )
     # uvicorn's own start-up lines would repeat (and contradict) the coordinator's.
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-    _run(serve(settings))
+    _run(serve(settings, tracing))
     return 0
 
 

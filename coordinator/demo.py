@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from coordinator.app import Coordinator
 from coordinator.config import Settings, TargetConfig
 from coordinator.mcpdoor.hosts import claude_desktop_config, vscode_config
+from coordinator.tracing import TracingConfig
 
 START_TIMEOUT = 30.0
 
@@ -121,7 +122,7 @@ async def run_demo(*, grpc_port: int, port: int, api_key: str) -> int:
             failover_order=("odoo_prod", "odoo_lab"),
             drain_seconds=2.0,
         )
-        async with Coordinator(settings) as coordinator:
+        async with Coordinator(settings, tracing=TracingConfig.from_environment()) as coordinator:
             targets = {"odoo_prod": prod_url, "odoo_lab": lab_url}
             text = examples(coordinator.http_port, coordinator.grpc_port, api_key, targets)
             print(text, flush=True)

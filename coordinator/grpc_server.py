@@ -29,6 +29,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
+from coordinator import tracing
 from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler, request_id_from
 from coordinator.errors import CoordinatorError, ErrorCode, to_status_proto
 from coordinator.limits import DEFAULT_LIMITS, InputLimits
@@ -112,7 +113,7 @@ def _rpc_method_handler(
             request_id=request_id_from(metadata.get("x-request-id")),
         )
         try:
-            return await handler(request, ctx)
+            return await tracing.grpc_server_call(handler(request, ctx), full_name, metadata)
         except CoordinatorError as error:
             await context.abort_with_status(rpc_status.to_status(to_status_proto(error)))
         except Exception:

@@ -186,6 +186,7 @@ def log_decision(logger: logging.Logger, event: UsageEvent) -> None:
             ],
             "api_key_id": event.api_key_id,
             "error": event.error,
+            "trace_id": event.trace_id,
         },
     )
 

@@ -20,6 +20,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.samples import Sample
 
 from coordinator.cache import CacheStats
@@ -196,9 +197,17 @@ class Metrics:
         return target if target in self._targets else OTHER
 
     def observe_request(
-        self, door: str, method: str, target: str | None, outcome: str, seconds: float
+        self,
+        door: str,
+        method: str,
+        target: str | None,
+        outcome: str,
+        seconds: float,
+        *,
+        trace_id: str = "",
     ) -> None:
-        """One answered request (`target` is the one that answered or was last tried)."""
+        """One answered request (`target` is the one that answered or was last tried).
+        `trace_id` becomes the latency's exemplar (shown in the OpenMetrics exposition)."""
         key = (door, method, target, outcome)
         children = self._request_children.get(key)
         if children is None:
@@ -206,7 +215,7 @@ class Metrics:
             if len(self._request_children) < _MAX_CACHED_CHILDREN:
                 self._request_children[key] = children
         children[0].inc()
-        children[1].observe(seconds)
+        children[1].observe(seconds, {"trace_id": trace_id} if trace_id else None)
 
     def observe_failover(self, from_target: str, to_target: str) -> None:
         self._failovers.labels(self.target_label(from_target), self.target_label(to_target)).inc()
@@ -253,8 +262,12 @@ class Metrics:
                 totals[key] = totals.get(key, 0) + int(sample.value)
         return totals
 
-    def render(self) -> tuple[bytes, str]:
-        """The Prometheus text exposition and its content type, for GET /metrics."""
+    def render(self, accept: str = "") -> tuple[bytes, str]:
+        """The exposition and its content type, for GET /metrics: OpenMetrics (which carries
+        the exemplars) when `accept` (the Accept header) asks for it, else Prometheus text."""
+        if "application/openmetrics-text" in accept:
+            body: bytes = openmetrics.generate_latest(self.registry)  # type: ignore[no-untyped-call]
+            return body, openmetrics.CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
     def _request_children_for(

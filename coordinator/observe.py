@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
+from coordinator import tracing
 from coordinator.calls import CallContext
 from coordinator.logs import log_decision
 from coordinator.metrics import Metrics
@@ -45,7 +46,11 @@ class RequestObserver:
         seconds = time.perf_counter() - started
         outcome = "ok" if status_code == "OK" else "error"
         target = trace.target if trace is not None else ""
-        self.metrics.observe_request(ctx.door, method, target or None, outcome, seconds)
+        trace_id = tracing.current_trace_id()
+        tracing.record_decision(trace, status_code)
+        self.metrics.observe_request(
+            ctx.door, method, target or None, outcome, seconds, trace_id=trace_id
+        )
         if ctx.principal is not None:
             self.metrics.observe_key(ctx.principal.key_id)
         if trace is None:
@@ -75,6 +80,7 @@ class RequestObserver:
             ),
             api_key_id=ctx.key_id,
             error=error or None,
+            trace_id=trace_id or None,
         )
         self.recorder.record(event)
         log_decision(log, event)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from google.protobuf.message import Message
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 
-from coordinator import convert
+from coordinator import convert, tracing
 from coordinator.auth import KeyRing, Principal, RefusedKey
 from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
 from coordinator.errors import CoordinatorError, ErrorCode
@@ -151,7 +151,9 @@ def coordinator_handlers(
     async def route(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
         assert isinstance(request, pb.RouteRequest)
         result = await service.route(convert.route_call(request), ctx, trace)
-        return convert.route_response(result)
+        response = convert.route_response(result)
+        response.routing.trace_id = tracing.current_trace_id()
+        return response
 
     async def aggregate(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
         assert isinstance(request, pb.AggregateRequest)

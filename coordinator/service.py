@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from coordinator import __version__
+from coordinator import __version__, tracing
 from coordinator.answers import check_deliverable
 from coordinator.breaker import CircuitBreaker, CircuitState
 from coordinator.cache import (
@@ -335,7 +335,7 @@ class CoordinatorService:
             try:
                 if retry_number:
                     await self._backoff(retry_number, deadline)
-                data, attempt = await self._attempt(name, operation, call.no_cache, deadline)
+                data, attempt = await self._traced_attempt(name, operation, call.no_cache, deadline)
             except _Moved as moved:
                 attempts.append(moved.attempt)
                 if moved.attempt.outcome == "unknown":
@@ -425,6 +425,22 @@ class CoordinatorService:
             return None
         entry = await self._cache.get(key)
         return None if entry is None else entry.value
+
+    async def _traced_attempt(
+        self, name: str, operation: Operation, no_cache: bool, deadline: float
+    ) -> tuple[Any, Attempt]:
+        """`_attempt` inside its client span (coordinator.tracing)."""
+        target = self._targets[name].target
+        with tracing.attempt_span(
+            name, target.transport, operation, target.config.query_tool
+        ) as span:
+            try:
+                data, attempt = await self._attempt(name, operation, no_cache, deadline)
+            except _Moved as moved:
+                span.finished(moved.attempt)
+                raise
+            span.finished(attempt)
+            return data, attempt
 
     async def _attempt(
         self, name: str, operation: Operation, no_cache: bool, deadline: float
@@ -687,7 +703,7 @@ class CoordinatorService:
             return failure, Attempt(name, "skipped", 0.0, state.probe_reason)
         started = self._clock()
         try:
-            return await self._attempt(name, call.operation, call.no_cache, deadline)
+            return await self._traced_attempt(name, call.operation, call.no_cache, deadline)
         except _Moved as moved:
             attempt = moved.attempt
             code = ATTEMPT_FAILURE_CODES.get(attempt.outcome, ErrorCode.UNAVAILABLE)

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import Receive, Scope, Send
 
-from coordinator import __version__
+from coordinator import __version__, tracing
 from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
 from coordinator.errors import CoordinatorError, ErrorCode, invalid_argument
 from coordinator.limits import DEFAULT_LIMITS, InputLimits
@@ -135,6 +135,9 @@ class GatewayDispatcher:
             call = route.handler(message, context)
         else:
             call = _call_before(deadline, route.handler, message, context)
+        call = tracing.http_server_call(
+            call, http_method, route.template.template.source, raw_path, headers.metadata
+        )
         response = await _unless_client_leaves(receive, call)
         if not isinstance(response, route.response_class):
             raise TypeError(

@@ -6,7 +6,8 @@ becomes `<k>`;
 `Grpc-Timeout` (gRPC syntax: up to 8 digits and a unit H M S m u n) and
 `X-Request-Timeout` (milliseconds) set the deadline, the earlier one winning;
 `X-Request-Id` is kept when it is printable ASCII of at most 128 characters,
-otherwise a new one is made. Every other header stays at the door.
+otherwise a new one is made. `traceparent` and `tracestate` (W3C trace context)
+become metadata of the same names. Every other header stays at the door.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def _bad_header(name: str, problem: str) -> CoordinatorError:
     _H_REQUEST_TIMEOUT,
     _H_REQUEST_ID,
 ) = range(6)
+_H_METADATA = 6
 _KNOWN_HEADERS = {
     b"content-type": _H_CONTENT_TYPE,
     b"content-length": _H_CONTENT_LENGTH,
@@ -59,6 +61,9 @@ _KNOWN_HEADERS = {
     b"grpc-timeout": _H_GRPC_TIMEOUT,
     b"x-request-timeout": _H_REQUEST_TIMEOUT,
     b"x-request-id": _H_REQUEST_ID,
+    # W3C trace context: metadata under its own name, as on gRPC (coordinator.tracing).
+    b"traceparent": _H_METADATA,
+    b"tracestate": _H_METADATA,
 }
 
 
@@ -89,6 +94,8 @@ def read_request_headers(raw_headers: Iterable[tuple[bytes, bytes]]) -> RequestH
             result.timeout = _earliest(result.timeout, _grpc_timeout(value))
         elif kind == _H_REQUEST_TIMEOUT:
             result.timeout = _earliest(result.timeout, _milliseconds(value))
+        elif kind == _H_METADATA:
+            result.metadata[name.decode("latin-1")] = value.decode("latin-1")
         else:
             request_id = value
     result.request_id = request_id_from(request_id.decode("latin-1"))

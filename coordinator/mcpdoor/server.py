@@ -38,7 +38,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import SERVER_INFO_META_KEY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from coordinator import __version__
+from coordinator import __version__, tracing
 from coordinator.auth import Principal
 from coordinator.calls import CallContext
 from coordinator.errors import CoordinatorError, ErrorCode, invalid_argument
@@ -460,30 +460,43 @@ class McpDoor:
         if caller.request_id:
             call.request_id = caller.request_id
         trace = RequestTrace()
-        code = "UNKNOWN"
-        try:
-            result = await body(call, trace)
-            code = "OK"
-            if (
-                incoming.protocol_version in MODERN_PROTOCOL_VERSIONS
-                and isinstance(result, dict)
-                and "resultType" not in result
-            ):
-                # A handshake-era target's answer, passed to a 2026-07-28 host.
-                result["resultType"] = "complete"
-            return result
-        except CoordinatorError as error:
-            code = error.code.name
-            raise protocol_error(error, trace if traced else None) from None
-        except MCPError:
-            code = ErrorCode.INVALID_ARGUMENT.name
-            raise
-        except asyncio.CancelledError:
-            code = "CANCELLED"
-            raise
-        finally:
-            if self.observer is not None:
-                self.observer.finished(call, method, trace if traced else None, code, started)
+        code, message = "UNKNOWN", "internal error"
+        params = incoming.params
+        tool = params.get("name") if method == "tools/call" else None
+        meta = params.get("_meta")
+        span = tracing.mcp_server_span(
+            method,
+            meta if isinstance(meta, Mapping) else None,
+            tool=tool if isinstance(tool, str) else None,
+            protocol_version=incoming.protocol_version,
+        )
+        with span:
+            try:
+                result = await body(call, trace)
+                code, message = "OK", ""
+                if (
+                    incoming.protocol_version in MODERN_PROTOCOL_VERSIONS
+                    and isinstance(result, dict)
+                    and "resultType" not in result
+                ):
+                    # A handshake-era target's answer, passed to a 2026-07-28 host.
+                    result["resultType"] = "complete"
+                return result
+            except CoordinatorError as error:
+                code, message = error.code.name, error.message
+                span.failed(error)
+                raise protocol_error(error, trace if traced else None) from None
+            except MCPError as error:
+                code, message = ErrorCode.INVALID_ARGUMENT.name, str(error)
+                raise
+            except asyncio.CancelledError:
+                code, message = "CANCELLED", "cancelled by the caller"
+                raise
+            finally:
+                if self.observer is not None:
+                    self.observer.finished(
+                        call, method, trace if traced else None, code, started, error=message
+                    )
 
     # ------------------------------------------------------------------ list changes
 

@@ -204,6 +204,22 @@ def build_sample_server(name: str, environment: Environment) -> MCPServer:
         }
         return state.stamp({"headers": shown})
 
+    @server.tool(
+        annotations=READ_ONLY,
+        description="The W3C trace context this request carried: HTTP headers and params._meta.",
+    )
+    async def trace_context(ctx: Context) -> dict[str, Any]:
+        state.tool_calls += 1
+        headers = {k.lower(): v for k, v in (ctx.headers or {}).items()}
+        meta: dict[str, Any] = dict(ctx.request_context.meta or {})
+        keys = ("traceparent", "tracestate")
+        return state.stamp(
+            {
+                "headers": {k: headers[k] for k in keys if k in headers},
+                "meta": {k: meta[k] for k in keys if k in meta},
+            }
+        )
+
     @server.tool(annotations=MUTATING, description="Register a new tool and announce the change.")
     async def add_tool(tool_name: str, ctx: Context) -> dict[str, Any]:
         state.tool_calls += 1

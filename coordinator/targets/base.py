@@ -25,7 +25,7 @@ from mcp_types import (
     PROTOCOL_VERSION_META_KEY,
 )
 
-from coordinator import __version__
+from coordinator import __version__, tracing
 from coordinator.config import TargetConfig
 from coordinator.targets.errors import (
     McpErrorResponse,
@@ -147,6 +147,7 @@ class Target(abc.ABC):
         token = self._ask_for_progress(body)
         try:
             async with asyncio.timeout(limit) as scope:
+                tracing.inject_meta(body)
                 return await self._request(method, body, progress)
         except TimeoutError:
             if not scope.expired():

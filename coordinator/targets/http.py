@@ -38,6 +38,7 @@ from mcp.shared.inbound import (
 from mcp_types import HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
+from coordinator import tracing
 from coordinator.config import TargetConfig
 from coordinator.targets.base import (
     CLIENT_INFO,
@@ -410,6 +411,7 @@ class HttpTarget(Target):
             )
         progress.sent = True
         try:
+            tracing.inject_headers(headers)
             async with http.post(self.url, data=body, headers=headers) as resp:
                 status = resp.status
                 if status == 404 and legacy and headers.get("Mcp-Session-Id"):

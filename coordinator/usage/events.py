@@ -58,6 +58,7 @@ class UsageEvent:
     error: str | None = None  # the message the caller got, when the request failed
     # The row's own key: retried writes are harmless, and no caller-chosen value can collide.
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    trace_id: str | None = None  # the OpenTelemetry trace, when the request was traced
 
     def __post_init__(self) -> None:
         if len(self.tool_or_method) > MAX_LABEL_CHARS:
@@ -89,7 +90,7 @@ def _finite(value: float | None) -> float | None:
 def event_row(event: UsageEvent) -> dict[str, Any]:
     """The event as a JSON-ready row of `usage_events` (column name -> value)."""
     time = event.time if event.time.tzinfo else event.time.replace(tzinfo=UTC)
-    # In the table's column order (001, then the columns 002 added).
+    # In the table's column order (001, then the columns 002 and 006 added).
     return {
         "request_id": _text(event.request_id),
         "time": time.isoformat(),
@@ -118,6 +119,7 @@ def event_row(event: UsageEvent) -> dict[str, Any]:
         "api_key_id": event.api_key_id,
         "event_id": event.event_id,
         "error": _optional_text(event.error),
+        "trace_id": event.trace_id,  # 006
     }
 
 

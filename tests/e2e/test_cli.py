@@ -215,6 +215,15 @@ def test_invalid_configuration_stops_start_up_with_the_key_named() -> None:
 
 
 @pytest.mark.slow
+def test_an_unusable_tracing_setting_stops_start_up_with_the_key_named() -> None:
+    env = {**os.environ, "ODOO_PROD_MCP_URL": "http://127.0.0.1:1/mcp"}
+    env.update({"OTEL_TRACES_EXPORTER": "zipkin", "COORDINATOR_API_KEY": API_KEY})
+    result = subprocess.run(cli("serve"), env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "OTEL_TRACES_EXPORTER: 'zipkin' is not supported" in result.stderr
+
+
+@pytest.mark.slow
 def test_demo_starts_samples_and_coordinator_and_stops_cleanly() -> None:
     grpc_port, http_port = free_port(), free_port()
     process = subprocess.Popen(

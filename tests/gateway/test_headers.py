@@ -139,3 +139,15 @@ async def test_content_length_that_is_not_a_number_is_a_400(
     assert body["code"] == 3
     assert "Content-Length" in body["message"]
     assert service.calls == []
+
+
+async def test_w3c_trace_context_headers_become_metadata(
+    client: httpx.AsyncClient, service: RecordingService
+) -> None:
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    response = await client.get(
+        "/v1/inspect", headers={"traceparent": traceparent, "tracestate": "vendor=1"}
+    )
+
+    assert response.status_code == 200
+    assert service.last.context.metadata == {"traceparent": traceparent, "tracestate": "vendor=1"}

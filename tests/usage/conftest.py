@@ -77,6 +77,7 @@ def make_event(n: int, **changes: Any) -> UsageEvent:
             UsageAttempt("odoo_lab", "ok", 9.0),
         ),
         "api_key_id": "0123456789abcdef",
+        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
     }
     fields.update(changes)
     return UsageEvent(**fields)

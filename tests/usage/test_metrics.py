@@ -120,3 +120,26 @@ def test_status_reads_totals_back() -> None:
     metrics.observe_request("grpc", "Status", None, "ok", 0.001)
 
     assert metrics.requests_by_door_and_method() == {("http", "Route"): 2, ("grpc", "Status"): 1}
+
+
+def test_openmetrics_carries_the_trace_id_as_the_latency_exemplar() -> None:
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse
+
+    metrics = Metrics(["odoo_prod"])
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    metrics.observe_request("http", "Route", "odoo_prod", "ok", 0.003, trace_id=trace_id)
+    metrics.observe_request("http", "Route", "odoo_prod", "ok", 0.3)  # untraced: no exemplar
+
+    body, content_type = metrics.render("application/openmetrics-text; version=1.0.0")
+
+    assert content_type.startswith("application/openmetrics-text")
+    exemplars = [
+        (sample.labels["le"], sample.exemplar.labels)
+        for family in parse(body.decode())  # type: ignore[no-untyped-call]
+        for sample in family.samples
+        if sample.name == "mcpc_request_duration_seconds_bucket" and sample.exemplar
+    ]
+    assert exemplars == [("0.005", {"trace_id": trace_id})]
+    plain, plain_type = metrics.render("text/plain")
+    assert plain_type.startswith("text/plain")
+    assert trace_id not in plain.decode()

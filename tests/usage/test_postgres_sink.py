@@ -91,6 +91,7 @@ async def test_sink_stores_every_field(schema: str, db: asyncpg.Connection[Any])
         "failover": True,
         "api_key_id": "0123456789abcdef",
         "error": None,
+        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
     }
 
 

@@ -42,7 +42,7 @@ class RouteResponse(_message.Message):
     def __init__(self, data: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., routing: _Optional[_Union[RoutingDecision, _Mapping]] = ...) -> None: ...
 
 class RoutingDecision(_message.Message):
-    __slots__ = ("target", "reason", "confidence", "rule", "failover", "cached", "attempts", "stale")
+    __slots__ = ("target", "reason", "confidence", "rule", "failover", "cached", "attempts", "stale", "trace_id")
     TARGET_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,7 @@ class RoutingDecision(_message.Message):
     CACHED_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     STALE_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     target: str
     reason: str
     confidence: float
@@ -59,7 +60,8 @@ class RoutingDecision(_message.Message):
     cached: bool
     attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
     stale: bool
-    def __init__(self, target: _Optional[str] = ..., reason: _Optional[str] = ..., confidence: _Optional[float] = ..., rule: _Optional[str] = ..., failover: _Optional[bool] = ..., cached: _Optional[bool] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., stale: _Optional[bool] = ...) -> None: ...
+    trace_id: str
+    def __init__(self, target: _Optional[str] = ..., reason: _Optional[str] = ..., confidence: _Optional[float] = ..., rule: _Optional[str] = ..., failover: _Optional[bool] = ..., cached: _Optional[bool] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., stale: _Optional[bool] = ..., trace_id: _Optional[str] = ...) -> None: ...
 
 class Attempt(_message.Message):
     __slots__ = ("target", "outcome", "latency_ms", "error")

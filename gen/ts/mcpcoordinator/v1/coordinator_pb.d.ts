@@ -177,6 +177,14 @@ export declare type RoutingDecision = Message<"mcpcoordinator.v1.RoutingDecision
    * @generated from field: bool stale = 8;
    */
   stale: boolean;
+
+  /**
+   * The OpenTelemetry trace of this request (32 hex digits) when it was traced
+   * and sampled, else empty.
+   *
+   * @generated from field: string trace_id = 9;
+   */
+  traceId: string;
 };
 
 /**

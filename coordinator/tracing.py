@@ -1,0 +1,642 @@
+"""OpenTelemetry traces: a server span per request on every door, a client span per attempt
+on a target, and the W3C trace context passed on to the targets.
+
+Off unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_TRACES_EXPORTER`) is set; the SDK then
+reads `OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER`, `OTEL_EXPORTER_OTLP_*`, `OTEL_BSP_*` and
+friends as usual. Spans leave through a `BatchSpanProcessor`: a background thread exports
+them, a request never waits for it, and spans dropped (queue full, export failed) are
+counted in /metrics (`mcpc_trace_spans_dropped_total`). While off, every function here
+returns at its first line.
+
+The spans of one request:
+- the door's SERVER span: `POST /route` on HTTP (`http.request.method`, `http.route`,
+  `url.path`, `http.response.status_code`); `mcpcoordinator.v1.CoordinatorService/Route`
+  on gRPC (`rpc.system`, `rpc.service`, `rpc.method`, `rpc.grpc.status_code`);
+  `tools/call <tool>` on MCP (`mcp.method.name`, `gen_ai.tool.name`). Its parent is the
+  caller's `traceparent` / `tracestate` (HTTP header, gRPC metadata, MCP `params._meta`).
+  The routing decision is recorded on it: `coordinator.target`, `.rule`, `.reason`,
+  `.confidence`, `.cached`, `.failover`, `.outcome`, `.status_code`;
+- one CLIENT span per attempt on a target (`tools/call <tool>`, `coordinator.target`,
+  `coordinator.outcome`, `coordinator.cached`, `network.transport`), a failover shows two,
+  an Aggregate one per target. Its context goes to the target as the `traceparent` HTTP
+  header and in `params._meta` (MCP's convention for trace context), on stdio in `_meta`.
+  A request the sampler leaves out makes no attempt spans: its own context goes on.
+
+Never recorded: query text, tool arguments, API keys. Failures set the span status and
+`error.type` (4xx answers on HTTP, and gRPC codes caused by the caller, leave the server
+span's status unset, as the semantic conventions say).
+
+For the MCP door (`/mcp`): wrap the handling of each JSON-RPC request in
+
+    with tracing.mcp_server_span(method, params.get("_meta"), tool=name, request_id=id) as span:
+        ...  # call the handlers; the decision lands on this span
+        span.failed(error)  # the CoordinatorError, before raising its JSON-RPC translation
+
+and build its `CallContext` inside the block, so the trace id reaches the usage row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
+from opentelemetry.proto.trace.v1.trace_pb2 import Status as PbStatus
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry.trace import Span, SpanKind, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from prometheus_client.metrics_core import CounterMetricFamily, Metric
+
+from coordinator import __version__
+from coordinator.config import ConfigError
+from coordinator.errors import ERROR_TABLE, CoordinatorError
+
+if TYPE_CHECKING:
+    from coordinator.operations import Operation
+    from coordinator.service import Attempt, RequestTrace
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Exporter = Literal["otlp", "console"]
+
+SERVICE_NAME: Final = "mcp-coordinator"
+_SCOPE: Final = "coordinator"
+# The gRPC codes that are the server's failure (semantic conventions, RPC server spans).
+_GRPC_SERVER_ERRORS: Final = frozenset({2, 4, 12, 13, 14, 15})
+_PROPAGATOR: Final = TraceContextTextMapPropagator()
+_TRANSPORTS: Final = {"stdio": "pipe"}  # http and sse run over tcp
+
+
+@dataclass(frozen=True, slots=True)
+class TracingConfig:
+    """Tracing is on; where spans go. Everything else the SDK reads from OTEL_* itself.
+
+    `endpoint` overrides OTEL_EXPORTER_OTLP_ENDPOINT (an http:// endpoint is plaintext).
+    """
+
+    exporter: Exporter = "otlp"
+    endpoint: str | None = None
+
+    @staticmethod
+    def from_environment(environ: Mapping[str, str] = os.environ) -> TracingConfig | None:
+        """None (off) unless OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+        or OTEL_TRACES_EXPORTER is set. Raises ConfigError naming the key it cannot use."""
+        exporter = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+        endpoint = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or environ.get(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        )
+        if exporter == "none" or environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+            return None
+        if not exporter:
+            if not endpoint:
+                return None
+            exporter = "otlp"
+        if exporter not in ("otlp", "console"):
+            raise ConfigError(
+                f"OTEL_TRACES_EXPORTER: {exporter!r} is not supported; use otlp, console or none"
+            )
+        protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get(
+            "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"
+        )
+        if exporter == "otlp" and protocol != "grpc":
+            raise ConfigError(
+                f"OTEL_EXPORTER_OTLP_PROTOCOL: {protocol!r} is not supported; the coordinator"
+                " exports OTLP over gRPC (grpc)"
+            )
+        return TracingConfig("otlp" if exporter == "otlp" else "console")
+
+
+_Scalar = str | bool | int | float
+
+
+class _SpanEncoder:
+    """ReadableSpans to an OTLP request, like the SDK's `encode_spans` at about a third of its
+    CPU (measured in bench/bench_tracing.py): attribute values repeat from request to request
+    (methods, routes, targets, rules, outcomes), so their encoded KeyValues are kept. A span
+    with events, links or a non-scalar attribute is encoded by the SDK's own function."""
+
+    _KINDS: Final = {
+        SpanKind.INTERNAL: PbSpan.SPAN_KIND_INTERNAL,
+        SpanKind.SERVER: PbSpan.SPAN_KIND_SERVER,
+        SpanKind.CLIENT: PbSpan.SPAN_KIND_CLIENT,
+        SpanKind.PRODUCER: PbSpan.SPAN_KIND_PRODUCER,
+        SpanKind.CONSUMER: PbSpan.SPAN_KIND_CONSUMER,
+    }
+    _MAX_KEPT: Final = 4096
+
+    def __init__(self) -> None:
+        self._attributes: dict[tuple[str, type, _Scalar], KeyValue] = {}
+
+    def __call__(self, spans: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
+        groups: dict[tuple[Any, Any], list[ReadableSpan]] = {}
+        for span in spans:
+            groups.setdefault((span.resource, span.instrumentation_scope), []).append(span)
+        request = ExportTraceServiceRequest()
+        for group in groups.values():
+            # Resource and scope once per group, as the SDK encodes them.
+            resource_spans = encode_spans(group[:1]).resource_spans[0]
+            scope_spans = resource_spans.scope_spans[0]
+            del scope_spans.spans[:]
+            scope_spans.spans.extend(self._span(span) for span in group)
+            request.resource_spans.append(resource_spans)
+        return request
+
+    def _span(self, span: ReadableSpan) -> PbSpan:
+        attributes = span.attributes or {}
+        if (
+            span.events
+            or span.links
+            or not all(isinstance(v, _Scalar) for v in attributes.values())
+        ):
+            return encode_spans([span]).resource_spans[0].scope_spans[0].spans[0]
+        context = span.context
+        assert context is not None
+        parent = span.parent
+        flags = 0x100 | (0x200 if parent is not None and parent.is_remote else 0)
+        return PbSpan(
+            trace_id=context.trace_id.to_bytes(16, "big"),
+            span_id=context.span_id.to_bytes(8, "big"),
+            trace_state=context.trace_state.to_header() if context.trace_state else "",
+            parent_span_id=parent.span_id.to_bytes(8, "big") if parent is not None else b"",
+            name=span.name,
+            kind=self._KINDS[span.kind],
+            start_time_unix_nano=span.start_time or 0,
+            end_time_unix_nano=span.end_time or 0,
+            attributes=[self._attribute(k, v) for k, v in attributes.items()],  # type: ignore[arg-type]
+            status=PbStatus(
+                code=span.status.status_code.value,  # type: ignore[arg-type]
+                message=span.status.description or "",
+            ),
+            dropped_attributes_count=span.dropped_attributes,
+            flags=flags,
+        )
+
+    def _attribute(self, key: str, value: _Scalar) -> KeyValue:
+        cache_key = (key, type(value), value)
+        encoded = self._attributes.get(cache_key)
+        if encoded is None:
+            if isinstance(value, bool):
+                any_value = AnyValue(bool_value=value)
+            elif isinstance(value, int):
+                any_value = AnyValue(int_value=value)
+            elif isinstance(value, float):
+                any_value = AnyValue(double_value=value)
+            else:
+                any_value = AnyValue(string_value=value)
+            encoded = KeyValue(key=key, value=any_value)
+            if len(self._attributes) < self._MAX_KEPT:
+                self._attributes[cache_key] = encoded
+        return encoded
+
+
+class _LeanOtlpExporter(OTLPSpanExporter):
+    """The SDK's OTLP/gRPC exporter (endpoint, TLS, headers, retries from OTEL_*), with the
+    cheaper encoding above."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._encode = _SpanEncoder()
+
+    def _translate_data(self, data: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
+        return self._encode(data)
+
+
+class _CountingExporter(SpanExporter):
+    """The real exporter, counting the spans of batches it failed to deliver."""
+
+    def __init__(self, inner: SpanExporter, counts: _Counts) -> None:
+        self._inner = inner
+        self._counts = counts
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            result = self._inner.export(spans)
+        except Exception:
+            log.warning("trace export failed", exc_info=True)
+            result = SpanExportResult.FAILURE
+        if result is SpanExportResult.SUCCESS:
+            self._counts.add(exported=len(spans))
+        else:
+            self._counts.add(dropped=len(spans))
+        return result
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+class _CountingBatchProcessor(BatchSpanProcessor):
+    """Counts the spans the full queue pushes out (the SDK only logs them)."""
+
+    def __init__(self, exporter: SpanExporter, counts: _Counts) -> None:
+        super().__init__(exporter)
+        self._counts = counts
+        queue = getattr(self._batch_processor, "_queue", None)
+        self._queue: Any = queue
+        self._capacity = getattr(queue, "maxlen", None)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self._queue is not None and len(self._queue) == self._capacity:
+            self._counts.add(dropped=1)
+        super().on_end(span)
+
+
+class _Counts:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.exported = 0
+        self.dropped = 0
+
+    def add(self, *, exported: int = 0, dropped: int = 0) -> None:
+        with self._lock:
+            self.exported += exported
+            self.dropped += dropped
+
+
+class Tracing:
+    """The open tracer provider; `collect()` reports its counters to Prometheus."""
+
+    def __init__(self, config: TracingConfig) -> None:
+        resource = Resource.create({"service.version": __version__})
+        if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+            resource = resource.merge(Resource({"service.name": SERVICE_NAME}))
+        self.provider = TracerProvider(resource=resource)  # the sampler comes from OTEL_*
+        self._counts = _Counts()
+        exporter: SpanExporter
+        if config.exporter == "console":
+            exporter = ConsoleSpanExporter()
+        else:
+            endpoint = config.endpoint
+            insecure = endpoint.startswith("http://") if endpoint else None
+            exporter = _LeanOtlpExporter(endpoint=endpoint, insecure=insecure)
+        self.provider.add_span_processor(
+            _CountingBatchProcessor(_CountingExporter(exporter, self._counts), self._counts)
+        )
+        self.tracer = self.provider.get_tracer(_SCOPE, __version__)
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "mcpc_trace_spans_exported",
+            "Spans delivered to the trace exporter's endpoint.",
+            value=self._counts.exported,
+        )
+        yield CounterMetricFamily(
+            "mcpc_trace_spans_dropped",
+            "Spans dropped: the export queue was full or the export failed.",
+            value=self._counts.dropped,
+        )
+
+
+_tracer: trace.Tracer | None = None  # set while a Tracing is open: the hot paths read it
+
+
+@contextlib.asynccontextmanager
+async def open_tracing(config: TracingConfig | None) -> AsyncIterator[Tracing | None]:
+    """Turns tracing on for the process while open; on leaving, pending spans are exported
+    (in a thread: the exporter may be talking to a receiver on this event loop)."""
+    global _tracer
+    if config is None:
+        yield None
+        return
+    tracing = Tracing(config)
+    _tracer = tracing.tracer
+    try:
+        yield tracing
+    finally:
+        if _tracer is tracing.tracer:
+            _tracer = None
+        await asyncio.to_thread(tracing.provider.shutdown)
+
+
+# -- server spans (the doors) ----------------------------------------------------------
+
+
+class ServerSpan:
+    """A door's span, current while its block runs. `failed()` records an error answer
+    (the first one recorded stays: the door may then raise its own translation of it)."""
+
+    __slots__ = ("_door", "_failed", "_span", "_token")
+
+    def __init__(self, span: Span, door: str) -> None:
+        self._span = span
+        self._door = door
+        self._token: object = None
+        self._failed = False
+
+    def __enter__(self) -> ServerSpan:
+        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        otel_context.detach(self._token)  # type: ignore[arg-type]
+        if exc is not None:
+            self.failed(exc)
+        elif self._failed:
+            pass
+        elif self._door == "http":
+            self._span.set_attribute("http.response.status_code", 200)
+        elif self._door == "grpc":
+            self._span.set_attribute("rpc.grpc.status_code", 0)
+        self._span.end()
+
+    def failed(self, error: BaseException) -> None:
+        if self._failed:
+            return
+        self._failed = True
+        span = self._span
+        if isinstance(error, CoordinatorError):
+            status = ERROR_TABLE[error.code]
+            span.set_attribute("error.type", error.code.name)
+            if self._door == "http":
+                span.set_attribute("http.response.status_code", status.http_status)
+                server_fault = status.http_status >= 500
+            elif self._door == "grpc":
+                code = status.grpc_status.value[0]
+                span.set_attribute("rpc.grpc.status_code", code)
+                server_fault = code in _GRPC_SERVER_ERRORS
+            else:
+                server_fault = True
+            if server_fault:
+                span.set_status(StatusCode.ERROR, error.message)
+        elif _cancelled(error):  # the caller went away or gave up: not the server's failure
+            span.set_attribute("error.type", "CANCELLED")
+            if self._door == "http":
+                span.set_attribute("http.response.status_code", 499)
+            elif self._door == "grpc":
+                span.set_attribute("rpc.grpc.status_code", 1)
+        else:
+            span.set_attribute("error.type", type(error).__qualname__)
+            if self._door == "http":
+                span.set_attribute("http.response.status_code", 500)
+            elif self._door == "grpc":
+                span.set_attribute("rpc.grpc.status_code", 13)
+            span.set_status(StatusCode.ERROR, type(error).__qualname__)
+
+
+class _NoSpan:
+    """What the span functions give while tracing is off."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> _NoSpan:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def failed(self, error: BaseException) -> None:
+        return None
+
+    def finished(self, attempt: Attempt) -> None:
+        return None
+
+
+_NO_SPAN: Final = _NoSpan()
+
+
+def _cancelled(error: BaseException) -> bool:
+    return isinstance(error, asyncio.CancelledError)
+
+
+def _parent(carrier: Mapping[str, Any] | None) -> otel_context.Context | None:
+    if not carrier or "traceparent" not in carrier:
+        return None
+    return _PROPAGATOR.extract(carrier)
+
+
+def _server_span(
+    tracer: trace.Tracer,
+    name: str,
+    door: str,
+    carrier: Mapping[str, Any] | None,
+    attributes: dict[str, Any],
+) -> ServerSpan:
+    span = tracer.start_span(name, _parent(carrier), kind=SpanKind.SERVER, attributes=attributes)
+    return ServerSpan(span, door)
+
+
+def http_server_call(
+    call: Awaitable[T], method: str, route: str, path: str, metadata: Mapping[str, str]
+) -> Awaitable[T]:
+    """The REST door's handler call, inside its server span (or `call` itself while off)."""
+    tracer = _tracer
+    if tracer is None:
+        return call
+    span = _server_span(
+        tracer,
+        f"{method} {route}",
+        "http",
+        metadata,
+        {
+            "http.request.method": method,
+            "http.route": route,
+            "url.path": path,
+            "url.scheme": "http",
+        },
+    )
+    return _within(span, call)
+
+
+def grpc_server_call(
+    call: Awaitable[T], full_method: str, metadata: Mapping[str, str]
+) -> Awaitable[T]:
+    """The gRPC door's handler call (`full_method`: "/package.Service/Method"), inside its
+    server span (or `call` itself while off)."""
+    tracer = _tracer
+    if tracer is None:
+        return call
+    service, _, method = full_method.lstrip("/").rpartition("/")
+    span = _server_span(
+        tracer,
+        f"{service}/{method}",
+        "grpc",
+        metadata,
+        {"rpc.system": "grpc", "rpc.service": service, "rpc.method": method},
+    )
+    return _within(span, call)
+
+
+def mcp_server_span(
+    method: str,
+    meta: Mapping[str, Any] | None,
+    *,
+    tool: str | None = None,
+    request_id: str | int | None = None,
+    protocol_version: str | None = None,
+) -> ServerSpan | _NoSpan:
+    """The MCP door's span for one JSON-RPC request: `method` is its MCP method
+    ("tools/call"), `meta` its `params._meta` (whose `traceparent` / `tracestate` make the
+    parent), `tool` the tool a tools/call names, `request_id` the JSON-RPC id. Use it as a
+    context manager."""
+    tracer = _tracer
+    if tracer is None:
+        return _NO_SPAN
+    attributes: dict[str, Any] = {"mcp.method.name": method, "network.transport": "tcp"}
+    if request_id is not None:
+        attributes["jsonrpc.request.id"] = str(request_id)
+    if protocol_version:
+        attributes["mcp.protocol.version"] = protocol_version
+    if method == "tools/call" and tool:
+        attributes["gen_ai.operation.name"] = "execute_tool"
+        attributes["gen_ai.tool.name"] = tool
+    name = f"{method} {tool}" if tool else method
+    return _server_span(tracer, name, "mcp", meta, attributes)
+
+
+async def _within(span: ServerSpan, call: Awaitable[T]) -> T:
+    with span:
+        return await call
+
+
+# -- what the core adds -------------------------------------------------------------
+
+
+def record_decision(trace_: RequestTrace | None, status_code: str) -> None:
+    """The routing decision, on the current (server) span."""
+    if _tracer is None:
+        return
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    attributes: dict[str, Any] = {
+        "coordinator.outcome": "ok" if status_code == "OK" else "error",
+        "coordinator.status_code": status_code,
+    }
+    if trace_ is not None:
+        attributes.update(
+            {
+                "coordinator.target": trace_.target,
+                "coordinator.rule": trace_.rule,
+                "coordinator.reason": trace_.reason,
+                "coordinator.confidence": trace_.confidence,
+                "coordinator.cached": trace_.cached,
+                "coordinator.failover": trace_.failover,
+            }
+        )
+    span.set_attributes(attributes)
+
+
+def current_trace_id() -> str:
+    """The current trace's id (32 hex digits) when it is sampled, else ""."""
+    if _tracer is None:
+        return ""
+    context = trace.get_current_span().get_span_context()
+    if not context.trace_flags.sampled:
+        return ""
+    return format(context.trace_id, "032x")
+
+
+class AttemptSpan:
+    """The CLIENT span of one attempt on a target; `finished(attempt)` records how it went
+    (an exception leaving the block without it is recorded as the failure)."""
+
+    __slots__ = ("_finished", "_span", "_token")
+
+    def __init__(self, span: Span) -> None:
+        self._span = span
+        self._token: object = None
+        self._finished = False
+
+    def __enter__(self) -> AttemptSpan:
+        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        otel_context.detach(self._token)  # type: ignore[arg-type]
+        span = self._span
+        if exc is not None and not self._finished:
+            if isinstance(exc, CoordinatorError):  # the target answered with an MCP error
+                error_type, message = exc.code.name, exc.message
+                span.set_attribute("coordinator.outcome", "mcp_error")
+            else:
+                error_type = message = type(exc).__qualname__
+            span.set_attribute("error.type", error_type)
+            span.set_status(StatusCode.ERROR, message)
+        span.end()
+
+    def finished(self, attempt: Attempt) -> None:
+        self._finished = True
+        span = self._span
+        if not span.is_recording():
+            return
+        span.set_attributes(
+            {
+                "coordinator.outcome": attempt.outcome,
+                "coordinator.cached": attempt.outcome == "cached",
+            }
+        )
+        if attempt.outcome not in ("ok", "cached"):
+            span.set_attribute("error.type", attempt.outcome)
+            span.set_status(StatusCode.ERROR, attempt.error or attempt.outcome)
+
+
+def attempt_span(
+    target: str, transport: str, operation: Operation, query_tool: str
+) -> AttemptSpan | _NoSpan:
+    """The span of one attempt on `target`, current while its block runs."""
+    tracer = _tracer
+    if tracer is None:
+        return _NO_SPAN
+    parent = trace.get_current_span().get_span_context()
+    if parent.is_valid and not parent.trace_flags.sampled:
+        # The request is not sampled, so neither would its children be (every standard
+        # sampler decides alike for one trace): the request's context goes on as it is.
+        return _NO_SPAN
+    if operation.kind == "method":
+        method, tool = operation.method, operation.called_tool
+    else:
+        method, tool = "tools/call", operation.tool if operation.kind == "tool" else query_tool
+    attributes: dict[str, Any] = {
+        "mcp.method.name": method,
+        "coordinator.target": target,
+        "network.transport": _TRANSPORTS.get(transport, "tcp"),
+    }
+    if method == "tools/call" and tool:
+        attributes["gen_ai.operation.name"] = "execute_tool"
+        attributes["gen_ai.tool.name"] = tool
+    name = f"{method} {tool}" if tool else method
+    return AttemptSpan(tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes))
+
+
+# -- passing the context on -----------------------------------------------------------
+
+
+def inject_meta(params: MutableMapping[str, Any]) -> None:
+    """Adds `traceparent` / `tracestate` to `params["_meta"]` (a new dict: the caller's
+    own keys are kept, its object is not changed)."""
+    if _tracer is None:
+        return
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    if carrier:
+        meta = params.get("_meta")
+        params["_meta"] = {**meta, **carrier} if isinstance(meta, Mapping) else carrier
+
+
+def inject_headers(headers: MutableMapping[str, str]) -> None:
+    """Adds the `traceparent` / `tracestate` HTTP headers of the current span."""
+    if _tracer is None:
+        return
+    _PROPAGATOR.inject(headers)

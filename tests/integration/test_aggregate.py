@@ -20,6 +20,7 @@ def servers(response: pb.AggregateResponse) -> dict[str, str]:
     return {name: data["structuredContent"]["environment"] for name, data in results.items()}
 
 
+@pytest.mark.slow
 async def test_both_targets_answer(coordinator: Running) -> None:
     response = await coordinator.stub.Aggregate(
         pb.AggregateRequest(query="List all skills"), metadata=AUTH
@@ -60,6 +61,7 @@ async def pair(prod: SampleServer, shared_lab: SampleServer) -> AsyncIterator[Ru
         yield item
 
 
+@pytest.mark.slow
 async def test_dead_target_is_reported_not_fatal(pair: Running, prod: SampleServer) -> None:
     await prod.kill()
     response = await pair.stub.Aggregate(pb.AggregateRequest(query="skills"), metadata=AUTH)

@@ -106,6 +106,7 @@ async def test_a_lab_write_with_the_lab_down_is_refused_and_production_untouched
     assert after["tool_calls"] == before["tool_calls"] + 1  # count_calls itself
 
 
+@pytest.mark.slow
 async def test_a_lab_read_with_the_lab_down_still_fails_over_to_production(
     separate: Running, lab: SampleServer
 ) -> None:

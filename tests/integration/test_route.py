@@ -111,6 +111,7 @@ async def test_tool_error_result_is_an_answer_not_an_outage(coordinator: Running
     ]
 
 
+@pytest.mark.slow
 async def test_protocol_error_is_invalid_argument_without_failover(coordinator: Running) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await coordinator.stub.Route(

@@ -127,6 +127,7 @@ async def usage_trace_id(request_id: str) -> str | None:
     return None
 
 
+@pytest.mark.slow
 async def test_a_rest_call_joins_the_callers_trace_and_the_target_joins_it_too(
     pair: Running, collector: OtlpCollector, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -279,6 +280,7 @@ async def test_a_grpc_failover_shows_both_attempts_and_the_failure(
     assert bad_server.attributes["error.type"] == "INVALID_ARGUMENT"
 
 
+@pytest.mark.slow
 async def test_an_aggregate_has_one_child_per_target(
     pair: Running, collector: OtlpCollector
 ) -> None:

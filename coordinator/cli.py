@@ -298,9 +298,11 @@ def _migrate(database_url: str | None) -> int:
 def _stdio(config_path: str | None) -> int:
     from coordinator.logs import configure_logging
     from coordinator.mcpdoor.stdio import serve_stdio
+    from coordinator.tracing import TracingConfig
 
     try:
         settings = load_settings(config_path=config_path)
+        tracing = TracingConfig.from_environment()  # OTEL_*: off unless an exporter is set
     except ConfigError as error:
         print(f"mcp-coordinator: invalid configuration: {error}", file=sys.stderr)
         return 2
@@ -311,7 +313,7 @@ def _stdio(config_path: str | None) -> int:
         stream=sys.stderr,
     )
     try:
-        _run(serve_stdio(settings))
+        _run(serve_stdio(settings, tracing))
     except CoordinatorError as error:  # e.g. COORDINATOR_CONTEXT with too many keys
         print(f"mcp-coordinator: {error.message}", file=sys.stderr)
         return 2

@@ -16,12 +16,13 @@ from coordinator.app import Coordinator
 from coordinator.config import Settings
 from coordinator.mcpdoor.inputs import environment_inputs
 from coordinator.mcpdoor.server import Caller
+from coordinator.tracing import TracingConfig
 
 
-async def serve_stdio(settings: Settings) -> None:
+async def serve_stdio(settings: Settings, tracing: TracingConfig | None = None) -> None:
     """Serves one host on stdin/stdout until it closes stdin."""
     caller = Caller(environment_inputs(os.environ))
-    async with Coordinator(settings, network=False) as coordinator:
+    async with Coordinator(settings, network=False, tracing=tracing) as coordinator:
         door = coordinator.mcp
         assert door is not None
         door.default_caller = caller

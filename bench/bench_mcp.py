@@ -85,6 +85,8 @@ class Measured:
 
 Run = Callable[[int], Measured]
 LEGACY = "/mcp 2025-11-25"
+BARE_PROXY = "bare proxy (yardstick)"
+SDK_SESSION = "SDK server, 2025-11-25 session, SSE (yardstick)"
 JSONRPC_ERROR = re.compile(r'"error"\s*:\s*\{')
 
 
@@ -154,6 +156,18 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
     coordinator = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "coordinator", "serve", env=env, stdout=asyncio.subprocess.PIPE
     )
+    # Yardsticks, the floors under the budgets: a Python process that only forwards bytes, and
+    # the SDK's own server answering in a 2025-11-25 session with SSE answers (what /mcp runs).
+    sse_server = await SampleServer(
+        "odoo_prod", "production", protocol="2025-11-25", json_response=False
+    ).start()
+    pin(sse_server.pid, 1)
+    bare = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(REPO / "bench" / "bare_proxy.py"),
+        server.url,
+        stdout=asyncio.subprocess.PIPE,
+    )
     proxy = await asyncio.create_subprocess_exec(
         str(python),
         str(REPO / "bench" / "fastmcp_proxy.py"),
@@ -167,8 +181,11 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
         assert proxy.stdout is not None
         await coordinator.stdout.readline()
         proxy_url = (await asyncio.wait_for(proxy.stdout.readline(), 60)).decode().split()[-1]
+        assert bare.stdout is not None
+        bare_url = (await asyncio.wait_for(bare.stdout.readline(), 60)).decode().split()[-1]
         pin(coordinator.pid, 0)
         pin(proxy.pid, 0)
+        pin(bare.pid, 0)
         base = f"http://127.0.0.1:{http_port}"
         mcp_url = f"{base}/mcp"
         keyed = {**MODERN_HEADERS, "X-API-Key": API_KEY}
@@ -180,6 +197,9 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
             "Mcp-Session-Id": session,
             "X-API-Key": API_KEY,
         }
+        sse_session = await legacy_session(sse_server.url)
+        sse_headers = {**legacy_headers, "Mcp-Session-Id": sse_session}
+        del sse_headers["X-API-Key"]
         rest_body = json.dumps({"tool": TOOL, "no_cache": True}).encode()
         rest_headers = {"Content-Type": "application/json", "X-API-Key": API_KEY}
         requests = {
@@ -188,6 +208,8 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
             "/mcp 2026-07-28": (mcp_url, MODERN_BODY, keyed),
             LEGACY: (mcp_url, LEGACY_BODY, legacy_headers),
             "FastMCP proxy": (proxy_url, MODERN_BODY, MODERN_HEADERS),
+            BARE_PROXY: (bare_url, MODERN_BODY, MODERN_HEADERS),
+            SDK_SESSION: (sse_server.url, LEGACY_BODY, sse_headers),
         }
         for url, body, headers in requests.values():
             await check(url, body, headers)
@@ -204,7 +226,7 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
             return run
 
         # The process whose CPU is the hop's: the coordinator, or the FastMCP proxy.
-        hops = {"direct": None, "FastMCP proxy": proxy.pid}
+        hops = {"direct": None, "FastMCP proxy": proxy.pid, BARE_PROXY: bare.pid, SDK_SESSION: None}
         runs = {
             name: run_of(*request, hops.get(name, coordinator.pid))
             for name, request in requests.items()
@@ -215,7 +237,7 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
         for _ in range(rounds):
             for level in (1, concurrency):
                 for name, run in runs.items():
-                    if level > 1 and name == LEGACY:
+                    if level > 1 and name in (LEGACY, SDK_SESSION):
                         continue  # wrk would send one request id many times on one session
                     result = await asyncio.to_thread(run, level)
                     results.setdefault((name, level), []).append(result)
@@ -233,10 +255,11 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
         )
         after = await upstream_requests(base)
     finally:
-        for process in (coordinator, proxy):
+        for process in (coordinator, proxy, bare):
             process.terminate()
             await asyncio.wait_for(process.wait(), 15)
         await server.stop()
+        await sse_server.stop()
     report(results, list(runs), concurrency, rounds, seconds)
     print(
         f"\ntools/list over /mcp 2026-07-28, concurrency 1: p50 {listing.p50_ms:.3f} ms,"
@@ -283,6 +306,13 @@ def report(
             f"budget {name}: {added[name]:.3f} ms <= REST {rest_budget:.3f} and"
             f" <= FastMCP/5 {peer_budget:.3f}: {verdict}"
         )
+    # The floors: any Python hop costs at least what the bare proxy adds; a 2025-11-25 tool
+    # call through an SDK server in a session with SSE answers (what /mcp runs for such a host)
+    # costs what that server adds over the direct JSON call, before any hop.
+    sse_cost = added[SDK_SESSION]
+    print(f"floor of a Python hop: {added[BARE_PROXY]:+.3f} ms")
+    print(f"floor of an SDK 2025-11-25 session (SSE) over the direct call: {sse_cost:+.3f} ms")
+    print(f"floor of /mcp 2025-11-25: {added[BARE_PROXY] + sse_cost:+.3f} ms (both)")
 
 
 if __name__ == "__main__":

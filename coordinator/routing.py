@@ -1,7 +1,7 @@
 """The routing policy: which targets may answer a request, in which order, and why.
 
 Pure code: values in, values out, no I/O and no clock. The service asks
-`RoutingPolicy.decide()` once per request and then walks `Decision.candidates`.
+`RoutingPolicy.decide()` once per request and then walks `Decision.chain`.
 
 Order of precedence (README, "Routing"; docs/architecture.md):
 1. an explicit `target` (confidence 1.0; other targets only with `allow_failover`);
@@ -51,7 +51,7 @@ class Decision:
     then says why).
     """
 
-    candidates: tuple[str, ...]
+    chain: tuple[str, ...]
     reason: str
     confidence: float
     rule: str
@@ -59,7 +59,11 @@ class Decision:
     skipped: tuple[tuple[str, str], ...] = ()
     # False when the rule forbids answering from outside its target's group.
     fallback: bool = True
-    chain: tuple[str, ...] = ()
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        unhealthy = {name for name, _ in self.skipped}
+        return tuple(name for name in self.chain if name not in unhealthy)
 
     @property
     def primary(self) -> str | None:
@@ -122,16 +126,14 @@ class RoutingPolicy:
         """
         choice = self._choose(request, tool_owners)
         unhealthy = {**dict.fromkeys(self._disabled, "disabled"), **(unhealthy or {})}
-        candidates = tuple(t for t in choice.chain if t not in unhealthy)
         skipped = tuple((t, unhealthy[t]) for t in choice.chain if t in unhealthy)
         return Decision(
-            candidates=candidates,
+            chain=choice.chain,
             reason=choice.reason,
             confidence=choice.confidence,
             rule=choice.rule,
             skipped=skipped,
             fallback=choice.fallback,
-            chain=choice.chain,
         )
 
     def group_of(self, target: str) -> str:

@@ -266,7 +266,7 @@ class CoordinatorService:
         """False while health probes say target `name` is down, its breaker is open, or it
         is disabled."""
         state = self._targets.get(name)
-        return state is not None and not state.probe_reason and state.breaker.is_available()
+        return state is not None and not _why_unavailable(state)
 
     # -- Route -----------------------------------------------------------------------
 
@@ -304,6 +304,7 @@ class CoordinatorService:
         decision = _reachable_by_caller(decision, ctx)
         unhealthy = dict(decision.skipped)
         live_attempts = 0
+        kept_in_group = False  # a target was passed over because it holds other data
         for name in decision.chain:
             if self._clock() >= deadline:
                 break
@@ -327,6 +328,7 @@ class CoordinatorService:
                     continue
                 if changes_data:
                     attempts.append(Attempt(name, "skipped", 0.0, other_data))
+                    kept_in_group = True
                     continue
             if live_attempts and not self._retry_budget.try_acquire(self._in_flight):
                 attempts.append(Attempt(name, "skipped", 0.0, "retry budget exhausted"))
@@ -354,7 +356,7 @@ class CoordinatorService:
             return self._answer(
                 trace, decision, entry.target, entry.value, cached=True, stale=entry.stale
             )
-        raise self._no_answer(decision, attempts, deadline)
+        raise self._no_answer(decision, attempts, deadline, kept_in_group=kept_in_group)
 
     def _answer(
         self,
@@ -415,13 +417,19 @@ class CoordinatorService:
         verdicts.append((await self._plan(state, operation, timeout, self._clock())).read_only)
         return not all(verdicts)
 
+    def _known_cache_key(self, name: str, operation: Operation) -> str | None:
+        """The cache key of `operation` on target `name`, from its tool list as last
+        fetched (no I/O); None when the answer is not cacheable or `name` is disabled."""
+        state = self._targets.get(name)
+        if state is None or self._cache is None:
+            return None
+        target = state.target
+        return self._plan_with(target, operation, target.tools_cached or {}).cache_key
+
     async def _fresh_cached(self, name: str, operation: Operation, no_cache: bool) -> Any:
         """The fresh cached answer of `name` for a read-only `operation`, or None."""
-        if no_cache or self._cache is None or name not in self._targets:
-            return None
-        target = self._targets[name].target
-        key = self._plan_with(target, operation, target.tools_cached or {}).cache_key
-        if key is None:
+        key = None if no_cache else self._known_cache_key(name, operation)
+        if key is None or self._cache is None:
             return None
         entry = await self._cache.get(key)
         return None if entry is None else entry.value
@@ -584,14 +592,9 @@ class CoordinatorService:
 
     async def _stale_answer(self, decision: Decision, operation: Operation) -> CacheEntry | None:
         """An expired cached answer of any target the policy chose, unhealthy ones included."""
-        if self._cache is None:
-            return None
         for name in decision.chain:
-            if name not in self._targets:
-                continue  # disabled
-            target = self._targets[name].target
-            key = self._plan_with(target, operation, target.tools_cached or {}).cache_key
-            if key is None:
+            key = self._known_cache_key(name, operation)
+            if key is None or self._cache is None:
                 continue
             entry = await self._cache.get_stale(key)
             if entry is not None:
@@ -599,7 +602,12 @@ class CoordinatorService:
         return None
 
     def _no_answer(
-        self, decision: Decision, attempts: Sequence[Attempt], deadline: float
+        self,
+        decision: Decision,
+        attempts: Sequence[Attempt],
+        deadline: float,
+        *,
+        kept_in_group: bool = False,
     ) -> CoordinatorError:
         tried = "; ".join(f"{a.target}: {a.error or a.outcome}" for a in attempts)
         tried = tried or "no target was tried"
@@ -627,10 +635,7 @@ class CoordinatorService:
             return CoordinatorError(
                 ErrorCode.UNAVAILABLE, f"target {primary} is unavailable ({tried}); {why}"
             )
-        if any(
-            a.outcome == "skipped" and a.error == self._other_data(decision, a.target)
-            for a in attempts
-        ):
+        if kept_in_group:
             return CoordinatorError(
                 ErrorCode.UNAVAILABLE,
                 f"target {primary} is unavailable ({tried}); the call may change data, so it"
@@ -779,13 +784,11 @@ class CoordinatorService:
         return self._clock() + max(0.0, ctx.deadline - time.monotonic())
 
     def _unhealthy(self) -> dict[str, str]:
-        unhealthy = {}
-        for name, state in self._targets.items():
-            if state.probe_reason:
-                unhealthy[name] = state.probe_reason
-            elif not state.breaker.is_available():
-                unhealthy[name] = "circuit open"
-        return unhealthy
+        return {
+            name: why
+            for name, state in self._targets.items()
+            if (why := _why_unavailable(state))
+        }
 
     def _tool_owners(self, tool: str | None) -> frozenset[str] | None:
         if tool is None:
@@ -819,7 +822,6 @@ def _reachable_by_caller(decision: Decision, ctx: CallContext) -> Decision:
     return dataclasses.replace(
         decision,
         chain=chain,
-        candidates=tuple(name for name in decision.candidates if name in chain),
         skipped=tuple((name, why) for name, why in decision.skipped if name in chain),
     )
 
@@ -832,6 +834,13 @@ def _outcome_unknown(moved: _Moved) -> CoordinatorError:
         f"outcome unknown: the call may have run on {attempt.target} and changes data,"
         f" so it was not repeated elsewhere ({attempt.error})",
     )
+
+
+def _why_unavailable(state: _TargetState) -> str:
+    """Why the policy should skip this target now ("" when it may be tried)."""
+    if state.probe_reason:
+        return state.probe_reason
+    return "" if state.breaker.is_available() else "circuit open"
 
 
 def _disabled_report(transport: str) -> TargetReport:

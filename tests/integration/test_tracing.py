@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -27,10 +26,10 @@ from coordinator.usage import apply_migrations
 from tests.integration.conftest import API_KEY, AUTH, Running, settings_for
 from tests.support.mcp_servers import SampleServer, stdio_target_config
 from tests.support.otlp_collector import OtlpCollector, ReceivedSpan
+from tests.support.usage_schema import SERVER_DSN, drop_schema, dsn_in, new_schema_name
 
-SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-SCHEMA = f"tracing_it_{uuid.uuid4().hex[:12]}"
-DATABASE_URL = f"{SERVER_URL}{'&' if '?' in SERVER_URL else '?'}search_path={SCHEMA}"
+SCHEMA = new_schema_name("tracing_it")
+DATABASE_URL = dsn_in(SCHEMA)
 HEADERS = {"X-API-Key": API_KEY}
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -39,17 +38,10 @@ TRACEPARENT = f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"
 
 @pytest.fixture(scope="module")
 def usage_schema() -> Iterator[str]:
-    asyncio.run(apply_migrations(SERVER_URL, schema=SCHEMA))
+    """One schema for the module's tests (their rows are told apart by request id)."""
+    asyncio.run(apply_migrations(SERVER_DSN, schema=SCHEMA))
     yield SCHEMA
-    asyncio.run(_drop_schema())
-
-
-async def _drop_schema() -> None:
-    connection = await asyncpg.connect(SERVER_URL)
-    try:
-        await connection.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
-    finally:
-        await connection.close()
+    asyncio.run(drop_schema(SCHEMA))
 
 
 @pytest.fixture

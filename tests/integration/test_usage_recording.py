@@ -4,7 +4,6 @@ show what happened, whichever door it came through."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -18,27 +17,18 @@ from prometheus_client.parser import text_string_to_metric_families
 from coordinator.usage import apply_migrations
 from tests.integration.conftest import API_KEY, AUTH, Running, running, settings_for
 from tests.support.mcp_servers import SampleServer
+from tests.support.usage_schema import SERVER_DSN, drop_schema, dsn_in, new_schema_name
 
-SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-# A schema of this run's own (asyncpg passes `search_path` from the URL to the server), so
-# runs from other checkouts, with other migrations, never share a table with this one.
-SCHEMA = f"usage_it_{uuid.uuid4().hex[:12]}"
-DATABASE_URL = f"{SERVER_URL}{'&' if '?' in SERVER_URL else '?'}search_path={SCHEMA}"
+SCHEMA = new_schema_name("usage_it")
+DATABASE_URL = dsn_in(SCHEMA)
 
 
 @pytest.fixture(scope="module")
 def usage_schema() -> Iterator[str]:
-    asyncio.run(apply_migrations(SERVER_URL, schema=SCHEMA))
+    """One schema for the module's tests (their rows are told apart by request id)."""
+    asyncio.run(apply_migrations(SERVER_DSN, schema=SCHEMA))
     yield SCHEMA
-    asyncio.run(_drop_schema())
-
-
-async def _drop_schema() -> None:
-    connection = await asyncpg.connect(SERVER_URL)
-    try:
-        await connection.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
-    finally:
-        await connection.close()
+    asyncio.run(drop_schema(SCHEMA))
 
 
 @pytest.fixture

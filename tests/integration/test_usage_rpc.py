@@ -4,7 +4,6 @@ in-process window and over PostgreSQL, with bad requests refused alike on both d
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -16,11 +15,9 @@ import pytest
 from google.protobuf import json_format
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 
-from coordinator.usage import apply_migrations
 from tests.integration.conftest import API_KEY, AUTH, Running, running, settings_for
 from tests.support.mcp_servers import SampleServer
-
-DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.support.usage_schema import dsn_in, migrated_schema
 
 
 @pytest.fixture
@@ -34,12 +31,12 @@ async def in_memory(shared_prod: SampleServer, shared_lab: SampleServer) -> Asyn
 async def in_postgres(
     shared_prod: SampleServer, shared_lab: SampleServer
 ) -> AsyncIterator[Running]:
-    await apply_migrations(DATABASE_URL)
-    settings = settings_for(
-        shared_prod.target_config(), shared_lab.target_config(), database_url=DATABASE_URL
-    )
-    async for item in running(settings):
-        yield item
+    async with migrated_schema() as schema:
+        settings = settings_for(
+            shared_prod.target_config(), shared_lab.target_config(), database_url=dsn_in(schema)
+        )
+        async for item in running(settings):
+            yield item
 
 
 async def make_traffic(coordinator: Running) -> tuple[list[str], list[str]]:

@@ -12,10 +12,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from coordinator.usage import apply_migrations
 from tests.integration.conftest import Running, running, settings_for
 from tests.mcpdoor.support import call_meta, mcp_client
 from tests.support.mcp_servers import SampleServer
+from tests.support.usage_schema import dsn_in, migrated_schema
 from tests.usage.conftest import DSN
 
 pytestmark = pytest.mark.slow
@@ -30,21 +30,12 @@ class Recorded:
 @pytest.fixture
 async def recorded(shared_prod: SampleServer, shared_lab: SampleServer) -> AsyncIterator[Recorded]:
     """A coordinator writing usage rows to a schema of this test's own."""
-    schema = f"usage_test_{uuid.uuid4().hex[:12]}"
-    await apply_migrations(DSN, schema=schema)
-    database_url = f"{DSN}{'&' if '?' in DSN else '?'}search_path={schema}"
-    settings = settings_for(
-        shared_prod.target_config(), shared_lab.target_config(), database_url=database_url
-    )
-    try:
+    async with migrated_schema() as schema:
+        settings = settings_for(
+            shared_prod.target_config(), shared_lab.target_config(), database_url=dsn_in(schema)
+        )
         async for item in running(settings):
             yield Recorded(item, schema)
-    finally:
-        connection = await asyncpg.connect(DSN)
-        try:
-            await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await connection.close()
 
 
 async def row_for(schema: str, request_id: str) -> Any:

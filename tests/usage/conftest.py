@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -11,9 +9,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from coordinator.usage import UsageAttempt, UsageEvent, apply_migrations
+from coordinator.usage import UsageAttempt, UsageEvent
+from tests.support.usage_schema import SERVER_DSN, migrated_schema
 
-DSN = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+DSN = SERVER_DSN
 
 
 def dsn_via(port: int) -> str:
@@ -32,16 +31,8 @@ def upstream() -> tuple[str, int]:
 @pytest.fixture
 async def schema() -> AsyncIterator[str]:
     """A schema of its own with the migrations applied; dropped afterwards."""
-    name = f"usage_test_{uuid.uuid4().hex[:12]}"
-    await apply_migrations(DSN, schema=name)
-    try:
+    async with migrated_schema() as name:
         yield name
-    finally:
-        connection = await asyncpg.connect(DSN)
-        try:
-            await connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        finally:
-            await connection.close()
 
 
 @pytest.fixture

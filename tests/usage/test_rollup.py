@@ -5,7 +5,6 @@ in rows stored before the migration, and deletes, updates and truncates keep the
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from coordinator.usage import MIGRATIONS_DIR, PostgresSink, UsageEvent, apply_migrations
 from coordinator.usage.postgres_reader import PostgresReader
 from coordinator.usage.window import report_from_events
+from tests.support.usage_schema import migrated_schema
 from tests.usage.conftest import DSN
 from tests.usage.test_report_backings import QUERIES, same_source, varied_events
 
@@ -110,16 +110,8 @@ async def before_rollup(tmp_path: Path) -> AsyncIterator[str]:
     for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
         if not path.name.startswith("005"):
             shutil.copy(path, earlier)
-    name = f"usage_test_backfill_{uuid.uuid4().hex[:12]}"
-    await apply_migrations(DSN, schema=name, directory=earlier)
-    try:
+    async with migrated_schema("usage_test_backfill", earlier) as name:
         yield name
-    finally:
-        connection = await asyncpg.connect(DSN)
-        try:
-            await connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        finally:
-            await connection.close()
 
 
 async def test_the_migration_backfills_rows_stored_before_it_and_runs_again_harmlessly(

@@ -16,7 +16,6 @@ errors and accounting cannot differ between doors.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -157,10 +156,7 @@ def coordinator_handlers(
 
     async def aggregate(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
         assert isinstance(request, pb.AggregateRequest)
-        call = convert.aggregate_call(request)
-        if not call.targets and ctx.principal is not None and ctx.principal.targets is not None:
-            call = dataclasses.replace(call, targets=_reachable(ctx.principal, service))
-        result = await service.aggregate(call, ctx, trace)
+        result = await service.aggregate(convert.aggregate_call(request), ctx, trace)
         return convert.aggregate_response(result)
 
     async def health(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
@@ -199,7 +195,7 @@ def coordinator_handlers(
 
 
 def _reachable(principal: Principal, service: CoordinatorService) -> tuple[str, ...]:
-    names = tuple(n for n in service.settings.target_names if principal.may_reach(n))
+    names = tuple(n for n in service.settings.enabled_target_names if principal.may_reach(n))
     if not names:
         principal.require("aggregate", "(any configured target)")
     return names

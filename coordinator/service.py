@@ -655,7 +655,7 @@ class CoordinatorService:
                     ErrorCode.FAILED_PRECONDITION,
                     "aggregation is disabled (ENABLE_AGGREGATION=false)",
                 )
-            names = self._aggregate_targets(call.targets)
+            names = self._aggregate_targets(call.targets, ctx)
             trace.operation, trace.kind = call.operation.label, call.operation.kind
             trace.rule = "aggregate"
             deadline = self._deadline(ctx)
@@ -681,9 +681,20 @@ class CoordinatorService:
                 elapsed_ms=(self._clock() - started) * 1000,
             )
 
-    def _aggregate_targets(self, requested: Sequence[str]) -> tuple[str, ...]:
+    def _aggregate_targets(self, requested: Sequence[str], ctx: CallContext) -> tuple[str, ...]:
+        """The targets to ask: those named, else every enabled one the caller's key may reach
+        (here, under every door, so no door can forget the key's target allowance)."""
+        principal = ctx.principal
         if not requested:
-            return tuple(n for n in self.settings.target_names if n in self._targets)
+            names = tuple(
+                n for n in self.settings.target_names if n in self._targets and ctx.may_reach(n)
+            )
+            if not names and principal is not None:
+                principal.require("aggregate", "(any configured target)")
+            return names
+        if principal is not None:
+            for name in requested:
+                principal.require("aggregate", name)
         known = self.settings.target_names
         unknown = [n for n in requested if n not in known]
         if unknown:

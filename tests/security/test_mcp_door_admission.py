@@ -74,3 +74,39 @@ async def test_scope_and_rate_limit_apply_to_the_mcp_door(
         assert refusals["missing_scope"] >= 1
         assert refusals["rate_limited"] >= 1
         assert refusals["invalid_key"] >= 1
+
+
+@pytest.mark.slow
+async def test_the_aggregate_tool_asks_only_the_targets_the_key_may_reach(
+    shared_prod: SampleServer, shared_lab: SampleServer
+) -> None:
+    lab_only = ApiKeyConfig(
+        id="lab-only", hash=hash_key(LIMITED_KEY), scopes=("mcp",), targets=("odoo_lab",)
+    )
+    async for item in keyed_coordinator(shared_prod, shared_lab, api_keys=(lab_only,)):
+        body: dict[str, Any] = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {
+                "name": "aggregate",
+                "arguments": {"query": "List all skills"},
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                },
+            },
+        }
+        headers = {
+            **HEADERS,
+            "Mcp-Method": "tools/call",
+            "Mcp-Name": "aggregate",
+            "X-API-Key": LIMITED_KEY,
+        }
+        async with httpx.AsyncClient(base_url=item.http_url) as client:
+            answer = await client.post("/mcp", json=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        structured = answer.json()["result"]["structuredContent"]
+        assert list(structured["results"]) == ["odoo_lab"]
+        assert structured["errors"] == {}

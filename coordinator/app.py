@@ -201,7 +201,10 @@ class Coordinator:
 
         mcp_app = await self._stack.enter_async_context(
             McpHttpApp(
-                self.mcp, admission(keyring, self.limiter, observer), host=settings.host
+                self.mcp,
+                admission(keyring, self.limiter, observer),
+                host=settings.host,
+                max_body_bytes=settings.max_request_bytes,  # as on the other doors
             ).running()
         )
         # The gateway is the outer app so every path, even one Starlette's Mount

@@ -1,6 +1,6 @@
-"""One set of input limits for every door, checked before anything expensive.
+"""Input limits, checked before anything expensive.
 
-`MAX_REQUEST_BYTES` bounds the body (REST, 413) and the message (gRPC,
+`MAX_REQUEST_BYTES` bounds the body (REST and /mcp, 413) and the message (gRPC,
 RESOURCE_EXHAUSTED from grpc itself). Inside a request, JSON documents
 (`context`, `arguments`, `params`, any Struct/Value/ListValue) may nest at
 most `MAX_JSON_DEPTH` levels, strings hold at most `MAX_STRING_LENGTH`
@@ -11,8 +11,9 @@ Both walkers use an explicit stack, never recursion: a document nested a
 thousand levels deep is refused in microseconds and cannot raise
 RecursionError. `check_json` walks a parsed JSON body (the REST door runs it
 before decoding the body into a message, whose decoder recurses);
-`check_message` walks a protobuf message (what the gRPC and MCP doors hand
-to the handlers).
+`check_message` walks a protobuf message (what the gRPC door hands to the
+handlers). The /mcp door's JSON-RPC bodies are bounded by size only: the MCP
+SDK parses them before the coordinator sees them.
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ def coordinator_handlers(
             refusal = refusal_message = ""
             admitted = False
             try:
-                if ctx.door != "http":  # the REST door checked the JSON before decoding it
+                if ctx.door == "grpc":  # REST checked the JSON before decoding it
                     check_message(request, limits)
                 if scope is not None:
                     await admit(request, ctx, scope, target_of(request))

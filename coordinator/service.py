@@ -796,9 +796,7 @@ class CoordinatorService:
 
     def _unhealthy(self) -> dict[str, str]:
         return {
-            name: why
-            for name, state in self._targets.items()
-            if (why := _why_unavailable(state))
+            name: why for name, state in self._targets.items() if (why := _why_unavailable(state))
         }
 
     def _tool_owners(self, tool: str | None) -> frozenset[str] | None:

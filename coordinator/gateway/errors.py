@@ -70,10 +70,22 @@ def render_error(
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode("ascii")),
     ]
-    if error.code is ErrorCode.UNAUTHENTICATED:
-        headers.append((b"www-authenticate", www_authenticate.encode("latin-1")))
     if request_id is not None:
         headers.append((b"x-request-id", request_id.encode("latin-1")))
+    headers.extend(error_headers(error, www_authenticate=www_authenticate))
+    if extra_headers:
+        headers.extend(extra_headers)
+    return RenderedError(http_status or error.http_status, headers, body)
+
+
+def error_headers(
+    error: CoordinatorError, *, www_authenticate: str = DEFAULT_WWW_AUTHENTICATE
+) -> list[tuple[bytes, bytes]]:
+    """The headers an error carries over any HTTP door, whatever its body: `WWW-Authenticate`
+    on 401, `Retry-After` and the RateLimit headers when the caller should come back later."""
+    headers: list[tuple[bytes, bytes]] = []
+    if error.code is ErrorCode.UNAUTHENTICATED:
+        headers.append((b"www-authenticate", www_authenticate.encode("latin-1")))
     if error.retry_after is not None:
         seconds = max(1, math.ceil(error.retry_after))
         headers.append((b"retry-after", str(seconds).encode("ascii")))
@@ -82,14 +94,13 @@ def render_error(
         name = quota.name.encode("ascii", "replace")
         headers.append((b"ratelimit-policy", b'"%s";q=%d;w=%d' % (name, quota.limit, quota.window)))
         headers.append((b"ratelimit", b'"%s";r=%d;t=%d' % (name, quota.remaining, quota.reset)))
-    if extra_headers:
-        headers.extend(extra_headers)
-    return RenderedError(http_status or error.http_status, headers, body)
+    return headers
 
 
 __all__ = [
     "DEFAULT_WWW_AUTHENTICATE",
     "RenderedError",
+    "error_headers",
     "render_error",
     "status_json",
 ]

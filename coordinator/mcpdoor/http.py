@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
@@ -29,6 +28,7 @@ from starlette.types import Message, Receive, Scope, Send
 from coordinator.auth import KeyRing, Principal, RefusedKey
 from coordinator.calls import CallContext
 from coordinator.errors import CoordinatorError, ErrorCode
+from coordinator.gateway.errors import error_headers
 from coordinator.gateway.headers import read_request_headers
 from coordinator.mcpdoor.fastpath import FastPath
 from coordinator.mcpdoor.inputs import connection_inputs
@@ -43,12 +43,6 @@ KeyCheck = Callable[[Mapping[str, str]], Awaitable[Principal]]
 WWW_AUTHENTICATE = 'Bearer realm="mcp-coordinator", ApiKey header="X-API-Key"'
 MAX_BODY_BYTES = 4 * 1024 * 1024
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-_STATUS = {
-    ErrorCode.UNAUTHENTICATED: 401,
-    ErrorCode.PERMISSION_DENIED: 403,
-    ErrorCode.RESOURCE_EXHAUSTED: 429,
-    ErrorCode.UNAVAILABLE: 503,
-}
 log = logging.getLogger(__name__)
 
 
@@ -204,16 +198,12 @@ class McpHttpApp:
 
 
 async def _refuse(error: CoordinatorError, send: Send) -> None:
-    """A JSON-RPC error without id, with the HTTP status of the core's error table."""
-    status = _STATUS.get(error.code, 400)
+    """A JSON-RPC error without id, with the HTTP status and headers of the other doors."""
     failure: dict[str, Any] = {"code": INVALID_REQUEST, "message": error.message}
     if error.retry_after is not None:
         failure["data"] = {"retry_after_seconds": error.retry_after}
     body = json.dumps({"jsonrpc": "2.0", "id": None, "error": failure}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if status == 401:
-        headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
-    if error.retry_after is not None:
-        headers.append((b"retry-after", str(max(1, math.ceil(error.retry_after))).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    headers += error_headers(error, www_authenticate=WWW_AUTHENTICATE)
+    await send({"type": "http.response.start", "status": error.http_status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -77,6 +77,19 @@ async def test_an_unsupported_protocol_version_names_the_supported_ones(
     assert MODERN in json.dumps(error["data"])
 
 
+async def test_the_body_limit_is_max_request_bytes_as_on_the_other_doors(
+    shared_prod: SampleServer, shared_lab: SampleServer
+) -> None:
+    settings = settings_for(
+        shared_prod.target_config(), shared_lab.target_config(), max_request_bytes=64 << 10
+    )
+    async for item in running(settings):
+        query = "x" * (100 << 10)
+        body, sent = modern("tools/call", {"name": "query", "arguments": {"query": query}})
+        response = await post(item, json.dumps(body), sent)
+        assert response.status_code == 413
+
+
 async def test_an_unknown_session_is_not_found(coordinator: Running) -> None:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     response = await post(coordinator, body, headers(**{"Mcp-Session-Id": "no-such-session"}))

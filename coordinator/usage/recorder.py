@@ -76,6 +76,9 @@ class UsageRecorder:
         self._ring: deque[UsageEvent] = deque(maxlen=ring_size)
         self._queue: deque[UsageEvent] = deque()
         self._written = 0
+        # Events at the head of the queue to send one at a time: their batch was refused for
+        # good, so only the one event that can never be stored is dropped.
+        self._singles = 0
         self._dropped = 0
         self._state: SinkState = "up"
         self._last_error: str | None = None
@@ -223,19 +226,20 @@ class UsageRecorder:
         assert self._sink is not None
         queue = self._queue
         while queue:
-            batch = list(itertools.islice(queue, self._batch_size))
+            batch = list(itertools.islice(queue, 1 if self._singles else self._batch_size))
             try:
                 await self._sink.write(batch)
             except UsageSinkError as exc:
                 if exc.retryable:
                     self._mark_down(str(exc))
                     return False
-                if len(batch) == 1:
-                    self._discard(batch, str(exc))
+                if len(batch) > 1:
+                    self._singles = len(batch)  # find the row that can never be stored
                     continue
-                # Some row of the batch can never be stored: find it, keep the others.
-                if not await self._write_one_by_one(batch):
-                    return False
+                self._discard(batch, str(exc))
+                if self._singles:
+                    self._singles -= 1
+                    self._mark_up()
                 continue
             except Exception as exc:  # a bug in a sink must not end recording
                 logger.exception("usage sink %s failed unexpectedly", self.sink_name)
@@ -244,30 +248,12 @@ class UsageRecorder:
             for _ in batch:
                 queue.popleft()
             self._written += len(batch)
+            self._singles = max(0, self._singles - len(batch))
             self._mark_up()
         if self._state == "up":
             self._incident_logged = False
         if self._emptied is not None:
             self._emptied.set()
-        return True
-
-    async def _write_one_by_one(self, batch: list[UsageEvent]) -> bool:
-        """Writes `batch` (at the head of the queue) an event at a time, dropping and counting
-        only those the sink refuses for good. False when the sink failed (the rest stay queued;
-        writes are idempotent on the event id, so sending one again stores it once)."""
-        assert self._sink is not None
-        for event in batch:
-            try:
-                await self._sink.write([event])
-            except UsageSinkError as exc:
-                if exc.retryable:
-                    self._mark_down(str(exc))
-                    return False
-                self._discard([event], str(exc))
-                continue
-            self._queue.popleft()
-            self._written += 1
-        self._mark_up()
         return True
 
     async def _pause(self) -> None:

@@ -50,12 +50,12 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from coordinator.config import ApiKeyConfig, RateLimitConfig, Settings
+from coordinator.config import SCOPES, ApiKeyConfig, RateLimitConfig, Settings
 from coordinator.errors import CoordinatorError, ErrorCode
 
 API_KEY_METADATA = "x-api-key"
 DEFAULT_KEY_ID = "default"
-ALL_SCOPES = frozenset({"route", "aggregate", "status", "mcp", "dashboard", "admin"})
+ALL_SCOPES = frozenset(SCOPES)
 
 
 class RefusedKey(CoordinatorError):

@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -34,9 +34,9 @@ from coordinator.retry import RetryPolicy
 Transport = Literal["http", "stdio"]
 ProtocolChoice = Literal["auto", "2026-07-28", "2025-11-25"]
 Environment = Literal["development", "test", "staging", "production"]
-ENVIRONMENTS: tuple[str, ...] = ("development", "test", "staging", "production")
+ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 Scope = Literal["route", "aggregate", "status", "mcp", "dashboard", "admin"]
-SCOPES: tuple[Scope, ...] = ("route", "aggregate", "status", "mcp", "dashboard", "admin")
+SCOPES: tuple[Scope, ...] = get_args(Scope)
 # A production COORDINATOR_API_KEY shorter than this is refused (`keys create` makes 43).
 MIN_PRODUCTION_KEY_CHARS = 32
 

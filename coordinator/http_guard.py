@@ -6,8 +6,8 @@ Content-Length and never sends it, or dribbles its headers, holds a
 connection (and, past the head, a task) as long as it likes. `guarded_http`
 returns uvicorn's httptools protocol with three bounds added:
 
-- the request head must be complete within `header_timeout` seconds of the
-  connection opening (or of the previous response, on a kept-alive one);
+- the request head must be complete within `header_timeout` seconds of its
+  first byte (uvicorn's keep-alive timer covers the idle wait before it);
 - the body must be complete within `body_timeout` seconds of the head;
 - at most `max_connections` connections are open at once; one more is
   closed as soon as it is accepted.
@@ -57,6 +57,8 @@ def guarded_http(
             super().connection_lost(exc)
 
         def on_message_begin(self) -> None:
+            # Also the next request on a kept-alive connection: uvicorn's keep-alive timer
+            # covers the idle wait, the head deadline starts with the first byte.
             super().on_message_begin()
             if self._deadline is None:
                 self._arm(header_timeout)
@@ -71,11 +73,6 @@ def guarded_http(
             self._disarm()
             self._reading_body = False
             super().on_message_complete()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            # Next request on this connection: uvicorn's keep-alive timer covers the idle
-            # wait; the head deadline starts with the first byte (on_message_begin).
 
         def _arm(self, seconds: float) -> None:
             self._disarm()

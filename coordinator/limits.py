@@ -66,19 +66,19 @@ def check_json(body: Any, limits: InputLimits) -> None:
     """Checks a parsed JSON request body. Each top-level member counts as depth 0, so
     `{"context": {"a": {}}}` has `context` two levels deep, as the message form does."""
     if not isinstance(body, dict):
-        _check_json_value(body, "body", 0, limits)
+        _check_json_value(body, "body", limits)
         return
     for name, value in body.items():
         if len(name) > limits.max_key_length:
             raise _key_too_long("body", limits)
-        _check_json_value(value, name, 0, limits)
+        _check_json_value(value, name, limits)
 
 
-def _check_json_value(root: Any, root_path: str, root_depth: int, limits: InputLimits) -> None:
+def _check_json_value(root: Any, root_path: str, limits: InputLimits) -> None:
     max_depth = limits.max_json_depth
     max_string = limits.max_string_length
     max_key = limits.max_key_length
-    stack: list[tuple[Any, int]] = [(root, root_depth)]
+    stack: list[tuple[Any, int]] = [(root, 0)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):

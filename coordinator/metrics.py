@@ -241,14 +241,6 @@ class Metrics:
     def set_rate_limit_local(self, local: bool) -> None:
         self._rate_limit_local.set(1.0 if local else 0.0)
 
-    def refusals(self) -> dict[str, int]:
-        """Refusals counted since start, per reason."""
-        return {
-            sample.labels["reason"]: int(sample.value)
-            for sample in _samples(self._refusals)
-            if sample.name.endswith("_total")
-        }
-
     def bind_usage(self, stats: Callable[[], UsageStats]) -> None:
         """Reports the usage recorder's queue depth, drops and sink state at each scrape."""
         self._usage.stats = stats

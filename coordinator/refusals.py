@@ -2,8 +2,8 @@
 
 A client hammering the coordinator with a wrong key must not cost a WARNING
 line per request: `RefusalLog` writes up to `per_second` lines each second and
-counts the rest, which the next line written reports ("and 1,234 more
-refused since"). The counter in /metrics (`mcpc_refusals_total`) stays exact.
+counts the rest, which the next line written reports ("(and 1234 more
+refusals not logged)"). The counter in /metrics (`mcpc_refusals_total`) stays exact.
 """
 
 from __future__ import annotations

@@ -8,11 +8,12 @@ import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 
+from coordinator.calls import Door
 from coordinator.errors import invalid_argument
 from coordinator.operations import Operation
 from coordinator.service import (
@@ -236,7 +237,7 @@ MAX_WINDOW_SECONDS = 7 * 24 * 3600
 MAX_BUCKETS = 2000
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
-_DOORS = ("grpc", "http", "mcp")
+_DOORS: tuple[str, ...] = get_args(Door)
 _OUTCOMES = ("ok", "error")
 
 

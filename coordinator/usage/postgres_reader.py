@@ -11,12 +11,12 @@ from typing import Any, cast
 import asyncpg
 
 from coordinator.errors import CoordinatorError, ErrorCode
+from coordinator.usage.postgres_sink import DB_ERRORS
 from coordinator.usage.report import UsageQuery, UsageReport
 from coordinator.usage.sink import SinkName
 from coordinator.usage.sql_report import Row, function_calls, report_from_rows
 
 APPLICATION_NAME = "mcp-coordinator-usage-report"
-_DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def _call(function: str, arguments: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -88,7 +88,7 @@ class PostgresReader:
             results = await asyncio.gather(
                 *(self._fetch(function, arguments) for function, arguments in calls.items())
             )
-        except _DB_ERRORS as exc:
+        except DB_ERRORS as exc:
             raise CoordinatorError(
                 ErrorCode.UNAVAILABLE, f"usage database unavailable: {type(exc).__name__}: {exc}"
             ) from exc

@@ -21,7 +21,7 @@ INSERT_BATCH = (
 )
 
 APPLICATION_NAME = "mcp-coordinator-usage"
-_DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 # What the rows themselves cause (classes 22, 23 and 54: bad data, a violated constraint, a value
 # past a limit such as an index entry's size): sending them again cannot succeed.
 _REFUSED_ROWS = (
@@ -66,7 +66,7 @@ class PostgresSink:
                 command_timeout=self._command_timeout,
                 server_settings=self._server_settings,
             )
-        except _DB_ERRORS as exc:
+        except DB_ERRORS as exc:
             raise UsageSinkError(f"cannot connect to PostgreSQL: {_describe(exc)}") from exc
 
     async def write(self, events: Sequence[UsageEvent]) -> None:
@@ -79,7 +79,7 @@ class PostgresSink:
             raise UsageSinkError(
                 f"PostgreSQL refused the rows: {_describe(exc)}", retryable=False
             ) from exc
-        except _DB_ERRORS as exc:
+        except DB_ERRORS as exc:
             self._discard_connection()
             raise UsageSinkError(f"PostgreSQL write failed: {_describe(exc)}") from exc
 
@@ -89,7 +89,7 @@ class PostgresSink:
             return
         try:
             await connection.close(timeout=2.0)
-        except _DB_ERRORS:
+        except DB_ERRORS:
             connection.terminate()
 
     def _discard_connection(self) -> None:

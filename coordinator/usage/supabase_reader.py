@@ -9,12 +9,13 @@ from typing import Any
 
 import httpx
 from postgrest import APIError
-from supabase import AsyncClient, AsyncClientOptions, SupabaseException
+from supabase import AsyncClient, SupabaseException
 
 from coordinator.errors import CoordinatorError, ErrorCode
 from coordinator.usage.report import UsageQuery, UsageReport
 from coordinator.usage.sink import SinkName
 from coordinator.usage.sql_report import as_json_arguments, function_calls, report_from_rows
+from coordinator.usage.supabase_sink import supabase_client
 
 
 class SupabaseReader:
@@ -50,14 +51,7 @@ class SupabaseReader:
     def _open(self) -> AsyncClient:
         if self._client is None:
             http = httpx.AsyncClient(timeout=self._timeout)
-            options = AsyncClientOptions(
-                schema=self._schema,
-                auto_refresh_token=False,
-                persist_session=False,
-                postgrest_client_retry=False,
-                httpx_client=http,
-            )
-            self._client = AsyncClient(self._url, self._key, options)
+            self._client = supabase_client(self._url, self._key, self._schema, http)
             self._http = http
         return self._client
 

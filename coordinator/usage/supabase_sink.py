@@ -21,6 +21,19 @@ from coordinator.usage.sink import UsageSinkError
 TABLE = "usage_events"
 
 
+def supabase_client(url: str, key: str, schema: str, http: httpx.AsyncClient) -> AsyncClient:
+    """The official client over our own httpx client (which the caller closes): it then
+    neither creates one per sub-client nor takes the deprecated `timeout` argument."""
+    options = AsyncClientOptions(
+        schema=schema,
+        auto_refresh_token=False,
+        persist_session=False,
+        postgrest_client_retry=False,
+        httpx_client=http,
+    )
+    return AsyncClient(url, key, options)
+
+
 class SupabaseSink:
     """Owns the HTTP client the supabase client uses, so closing it releases every connection."""
 
@@ -41,18 +54,9 @@ class SupabaseSink:
     async def open(self) -> None:
         if self._client is not None:
             return
-        # Our own httpx client: the supabase client then neither creates one per sub-client nor
-        # takes the deprecated `timeout` argument.
         http = httpx.AsyncClient(timeout=self._timeout)
-        options = AsyncClientOptions(
-            schema=self._schema,
-            auto_refresh_token=False,
-            persist_session=False,
-            postgrest_client_retry=False,
-            httpx_client=http,
-        )
         try:
-            self._client = AsyncClient(self._url, self._key, options)
+            self._client = supabase_client(self._url, self._key, self._schema, http)
         except SupabaseException as exc:
             await http.aclose()
             raise UsageSinkError(

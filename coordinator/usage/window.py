@@ -133,8 +133,7 @@ def decision_of(event: UsageEvent) -> Decision:
         cached=event.cached,
         failover=event.failover,
         attempts=tuple(
-            DecisionAttempt(a.target, a.outcome, a.latency_ms, str(getattr(a, "error", None) or ""))
-            for a in event.attempts
+            DecisionAttempt(a.target, a.outcome, a.latency_ms, a.error) for a in event.attempts
         ),
         key_id=event.api_key_id or "",
     )

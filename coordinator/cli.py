@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import grpc
 from google.protobuf import json_format
@@ -22,8 +22,11 @@ from mcpcoordinator.v1 import coordinator_pb2 as pb
 from mcpcoordinator.v1 import coordinator_pb2_grpc as pb_grpc
 
 from coordinator import __version__
-from coordinator.config import ConfigError, load_settings
+from coordinator.config import ConfigError, Settings, load_settings
 from coordinator.errors import CoordinatorError
+
+if TYPE_CHECKING:
+    from coordinator.tracing import TracingConfig
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 
@@ -264,15 +267,16 @@ def _create_key(key_id: str, scopes_text: str, targets_text: str) -> int:
     from coordinator.config import ApiKeyConfig
 
     key = new_key()
+    hashed = hash_key(key)
     scopes = [s.strip() for s in scopes_text.split(",") if s.strip()]
     targets = [t.strip() for t in targets_text.split(",") if t.strip()]
     try:
-        ApiKeyConfig.model_validate({"id": key_id, "hash": hash_key(key), "scopes": scopes})
+        ApiKeyConfig.model_validate({"id": key_id, "hash": hashed, "scopes": scopes})
     except ValidationError as error:
         problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
         print(f"mcp-coordinator keys create: {problems}", file=sys.stderr)
         return 2
-    entry = f"  - {{id: {key_id}, hash: {hash_key(key)}, scopes: [{', '.join(scopes)}]"
+    entry = f"  - {{id: {key_id}, hash: {hashed}, scopes: [{', '.join(scopes)}]"
     entry += f", targets: [{', '.join(targets)}]}}" if targets else "}"
     print(f"API key (shown once, store it now): {key}")
     print("Add under api_keys: in the YAML configuration:")
@@ -295,9 +299,12 @@ def _migrate(database_url: str | None) -> int:
     return 0
 
 
-def _stdio(config_path: str | None) -> int:
+def _configured(
+    config_path: str | None, *, log_level: str, stream: TextIO | None = None
+) -> tuple[Settings, TracingConfig | None] | None:
+    """Settings and tracing from the environment (and YAML), with logging set up; None, after
+    saying why on stderr, when the configuration cannot be used."""
     from coordinator.logs import configure_logging
-    from coordinator.mcpdoor.stdio import serve_stdio
     from coordinator.tracing import TracingConfig
 
     try:
@@ -305,15 +312,25 @@ def _stdio(config_path: str | None) -> int:
         tracing = TracingConfig.from_environment()  # OTEL_*: off unless an exporter is set
     except ConfigError as error:
         print(f"mcp-coordinator: invalid configuration: {error}", file=sys.stderr)
-        return 2
+        return None
     configure_logging(
         "json" if os.environ.get("LOG_FORMAT", "text") == "json" else "text",
-        os.environ.get("LOG_LEVEL", "WARNING"),
+        os.environ.get("LOG_LEVEL", log_level),
         secrets=(settings.api_key, settings.supabase_service_role_key, settings.database_url),
-        stream=sys.stderr,
+        stream=stream,
     )
+    return settings, tracing
+
+
+def _stdio(config_path: str | None) -> int:
+    from coordinator.mcpdoor.stdio import serve_stdio
+
+    # Logs on stderr only: stdout carries the protocol.
+    configured = _configured(config_path, log_level="WARNING", stream=sys.stderr)
+    if configured is None:
+        return 2
     try:
-        _run(serve_stdio(settings, tracing))
+        _run(serve_stdio(*configured))
     except CoordinatorError as error:  # e.g. COORDINATOR_CONTEXT with too many keys
         print(f"mcp-coordinator: {error.message}", file=sys.stderr)
         return 2
@@ -322,24 +339,13 @@ def _stdio(config_path: str | None) -> int:
 
 def _serve(config_path: str | None) -> int:
     from coordinator.app import serve
-    from coordinator.logs import configure_logging
-    from coordinator.tracing import TracingConfig
 
-    try:
-        settings = load_settings(config_path=config_path)
-        tracing = TracingConfig.from_environment()  # OTEL_*: off unless an exporter is set
-    except ConfigError as error:
-        print(f"mcp-coordinator: invalid configuration: {error}", file=sys.stderr)
+    configured = _configured(config_path, log_level="INFO")
+    if configured is None:
         return 2
-    json_logs = os.environ.get("LOG_FORMAT", "text") == "json"
-    configure_logging(
-        "json" if json_logs else "text",
-        os.environ.get("LOG_LEVEL", "INFO"),
-        secrets=(settings.api_key, settings.supabase_service_role_key, settings.database_url),
-    )
     # uvicorn's own start-up lines would repeat (and contradict) the coordinator's.
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-    _run(serve(settings, tracing))
+    _run(serve(*configured))
     return 0
 
 

@@ -22,10 +22,8 @@ exposes (`coordinator.keyring`, `.limiter`, `.observer`):
         ctx.principal = keyring.authenticate(metadata)  # {"x-api-key": key}; the key id
         ctx.principal.require("mcp", target)            # then reaches logs and usage rows
         await limiter.check(ctx.principal, *targets)    # RESOURCE_EXHAUSTED, retry_after
-    except RefusedKey as refused:
+    except Refusal as refused:                          # coordinator.errors; all three
         observer.refused(ctx, method, refused.refusal, refused.message); raise
-    except CoordinatorError as limited:                 # from limiter.check
-        observer.refused(ctx, method, "rate_limited", limited.message); raise
 
 The errors carry their HTTP status (`error.http_status`: 401, 403, 429) and,
 for 429, `retry_after` seconds and a `quota` for the RateLimit headers
@@ -51,19 +49,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from coordinator.config import SCOPES, ApiKeyConfig, RateLimitConfig, Settings
-from coordinator.errors import CoordinatorError, ErrorCode
+from coordinator.errors import ErrorCode, Refusal
 
 API_KEY_METADATA = "x-api-key"
 DEFAULT_KEY_ID = "default"
 ALL_SCOPES = frozenset(SCOPES)
 
 
-class RefusedKey(CoordinatorError):
+class RefusedKey(Refusal):
     """UNAUTHENTICATED or PERMISSION_DENIED, with the reason counted in /metrics."""
-
-    def __init__(self, code: ErrorCode, message: str, reason: str) -> None:
-        super().__init__(code, message)
-        self.refusal = reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from google.protobuf import duration_pb2
@@ -136,6 +137,16 @@ class CoordinatorError(Exception):
 
     def __repr__(self) -> str:
         return f"CoordinatorError({self.code.name}, {self.message!r})"
+
+
+class Refusal(CoordinatorError):
+    """A request turned away before any work: a missing or wrong key, a missing scope or
+    target, a rate limit. `refusal` names why (the label of `mcpc_refusals_total`); a
+    refusal is logged a few lines a second at most and writes no usage row."""
+
+    def __init__(self, code: ErrorCode, message: str, refusal: str, **details: Any) -> None:
+        super().__init__(code, message, **details)
+        self.refusal = refusal
 
 
 def invalid_argument(field: str, problem: str) -> CoordinatorError:

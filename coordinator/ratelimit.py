@@ -39,7 +39,7 @@ from redis.exceptions import NoScriptError
 from coordinator.auth import Principal
 from coordinator.cache.redis_store import redact_url
 from coordinator.config import RateLimitConfig
-from coordinator.errors import CoordinatorError, ErrorCode, Quota
+from coordinator.errors import ErrorCode, Quota, Refusal
 
 log = logging.getLogger("coordinator.ratelimit")
 
@@ -256,10 +256,11 @@ class RateLimiter:
             return
         self.refused += 1
         limit = verdict.limit
-        raise CoordinatorError(
+        raise Refusal(
             ErrorCode.RESOURCE_EXHAUSTED,
             f"rate limit of {limit.policy} exceeded ({_describe(limit.config)});"
             f" retry in {verdict.wait:.3f} s",
+            "rate_limited",
             retry_after=verdict.wait,
             quota=Quota(
                 name=limit.policy,

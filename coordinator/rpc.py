@@ -24,9 +24,9 @@ from google.protobuf.message import Message
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 
 from coordinator import convert, tracing
-from coordinator.auth import KeyRing, Principal, RefusedKey
+from coordinator.auth import KeyRing, Principal
 from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
-from coordinator.errors import CoordinatorError, ErrorCode
+from coordinator.errors import CoordinatorError, ErrorCode, Refusal
 from coordinator.limits import DEFAULT_LIMITS, InputLimits, check_message
 from coordinator.observe import RequestObserver
 from coordinator.ratelimit import RateLimiter
@@ -41,11 +41,6 @@ Body = Callable[[Message, CallContext, RequestTrace], Awaitable[Message]]
 TargetOf = Callable[[Message], str | None]
 # The scope a method needs; a tuple: any one of them.
 Scope = str | tuple[str, ...]
-
-
-class _RateLimited(Exception):
-    def __init__(self, error: CoordinatorError) -> None:
-        self.error = error
 
 
 def _no_target(request: Message) -> str | None:
@@ -89,10 +84,7 @@ def coordinator_handlers(
             if principal.target_rates:
                 targets = tuple(request.targets) or _reachable(principal, service)
         if limiter is not None:
-            try:
-                await limiter.check(principal, *targets)
-            except CoordinatorError as error:
-                raise _RateLimited(error) from None
+            await limiter.check(principal, *targets)
 
     def handler(
         method: str,
@@ -117,13 +109,9 @@ def coordinator_handlers(
                 response = await body(request, ctx, trace)
                 code, message = "OK", ""
                 return response
-            except RefusedKey as error:
+            except Refusal as error:
                 code, refusal, refusal_message = error.code.name, error.refusal, error.message
                 raise
-            except _RateLimited as limited:
-                code, refusal = limited.error.code.name, "rate_limited"
-                refusal_message = limited.error.message
-                raise limited.error from None
             except CoordinatorError as error:
                 code, message = error.code.name, error.message
                 raise

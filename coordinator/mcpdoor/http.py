@@ -25,9 +25,9 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import INVALID_REQUEST
 from starlette.types import Message, Receive, Scope, Send
 
-from coordinator.auth import KeyRing, Principal, RefusedKey
+from coordinator.auth import KeyRing, Principal
 from coordinator.calls import CallContext
-from coordinator.errors import CoordinatorError, ErrorCode
+from coordinator.errors import CoordinatorError, ErrorCode, Refusal
 from coordinator.gateway.errors import error_headers
 from coordinator.gateway.headers import read_request_headers
 from coordinator.mcpdoor.fastpath import FastPath
@@ -70,17 +70,12 @@ def admission(
         try:
             principal = ctx.principal = keyring.authenticate(metadata)
             principal.require("mcp")
-        except RefusedKey as refused:
+            if limiter is not None:
+                await limiter.check(principal)
+        except Refusal as refused:
             if observer is not None:
                 observer.refused(ctx, "mcp", refused.refusal, refused.message)
             raise
-        if limiter is not None:
-            try:
-                await limiter.check(principal)
-            except CoordinatorError as limited:
-                if observer is not None:
-                    observer.refused(ctx, "mcp", "rate_limited", limited.message)
-                raise
         return principal
 
     return admit

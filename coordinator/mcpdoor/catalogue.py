@@ -175,7 +175,13 @@ class Catalogue:
     async def tools(self) -> dict[str, Entry]:
         """The merged tools; a target's list is fetched only when none is known
         yet or it announced a change, and merged again only when one changed."""
-        lists = tuple(await asyncio.gather(*(self._tools_of(t) for t in self._targets.values())))
+        at_hand = [self._tools_at_hand(t) for t in self._targets.values()]
+        if all(tools is not None for tools in at_hand):  # the usual case: no I/O, no tasks
+            lists = tuple(tools for tools in at_hand if tools is not None)
+        else:
+            lists = tuple(
+                await asyncio.gather(*(self._tools_of(t) for t in self._targets.values()))
+            )
         known = self._merged_tools
         if known is not None and all(a is b for a, b in zip(known[0], lists, strict=True)):
             return known[1]
@@ -196,19 +202,28 @@ class Catalogue:
         schema = entry.definition.get("inputSchema") if entry is not None else None
         return schema if isinstance(schema, Mapping) else None
 
-    async def _tools_of(self, target: Target) -> Mapping[str, ToolInfo]:
+    def _tools_at_hand(self, target: Target) -> Mapping[str, ToolInfo] | None:
+        """The target's tools without I/O, or None when its list must be fetched."""
         tools = target.tools_cached
         if tools is None and not self._reachable(target.name):
             self.unlisted.add(target.name)
             return _NO_TOOLS
         if tools is None or target.name in self._stale_tools:
-            self._stale_tools.discard(target.name)
-            try:
-                tools = await target.list_tools(timeout=self._list_timeout)
-            except (TargetError, McpErrorResponse) as exc:
-                log.info("catalogue: no tool list from %s: %s", target.name, exc)
-                self.unlisted.add(target.name)
-                return _NO_TOOLS
+            return None
+        self.unlisted.discard(target.name)
+        return tools
+
+    async def _tools_of(self, target: Target) -> Mapping[str, ToolInfo]:
+        tools = self._tools_at_hand(target)
+        if tools is not None:
+            return tools
+        self._stale_tools.discard(target.name)
+        try:
+            tools = await target.list_tools(timeout=self._list_timeout)
+        except (TargetError, McpErrorResponse) as exc:
+            log.info("catalogue: no tool list from %s: %s", target.name, exc)
+            self.unlisted.add(target.name)
+            return _NO_TOOLS
         self.unlisted.discard(target.name)
         return tools
 

@@ -312,3 +312,24 @@ async def test_the_limiter_falls_back_while_redis_is_down_and_shares_again_after
             assert limiter.state().redis_state == "up"
     finally:
         server.kill()
+
+
+async def test_a_flushed_script_is_loaded_again_and_the_limit_still_holds() -> None:
+    """Redis restarted or SCRIPT FLUSH: the limiter loads its script again, stays on Redis."""
+    server = RedisServer(free_port())
+    server.start()
+    try:
+        caller = principal(burst=3)
+        async with RateLimiter(server.url) as limiter:
+            await limiter.check(caller)
+            client = Redis.from_url(server.url)
+            await client.script_flush()
+            await client.aclose()
+            await limiter.check(caller)
+            await limiter.check(caller)
+            assert limiter.state().backend == "redis"
+            with pytest.raises(CoordinatorError) as raised:
+                await limiter.check(caller)  # the burst of 3 was counted across the flush
+        assert raised.value.code is ErrorCode.RESOURCE_EXHAUSTED
+    finally:
+        server.kill()

@@ -52,3 +52,11 @@ def test_caller_supplied_text_is_bounded_and_storable() -> None:
 def test_naive_time_is_taken_as_utc() -> None:
     row = event_row(make_event(3, time=datetime(2026, 1, 2, 3, 4, 5)))
     assert row["time"] == "2026-01-02T03:04:05+00:00"
+
+
+def test_the_error_and_an_overlong_request_id_are_bounded() -> None:
+    event = make_event(3, error="e" * 10_000, request_id="r" * 1_000)
+    assert event.error is not None
+    assert len(event.error) == MAX_TEXT_CHARS
+    assert event.error.endswith("…")
+    assert len(event.request_id) == MAX_LABEL_CHARS

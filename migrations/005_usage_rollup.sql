@@ -19,8 +19,9 @@
 -- retention of old rows), a truncate empties them. The rollups are derived data: this file
 -- rebuilds them from usage_events every time it runs, so running it again changes nothing.
 --
--- The Usage RPC calls usage_rollup_series, usage_rollup_doors and usage_rollup_breakdown (the
--- functions of 004 stay, unchanged, for an older coordinator still running during an upgrade).
+-- The Usage RPC calls usage_rollup_series, usage_rollup_doors and usage_rollup_breakdown. 004's
+-- series, doors and breakdown functions stay unchanged: they compute the same answer exactly from
+-- the rows, and bench/bench_usage_report.py measures the rollups' estimates against them.
 -- Whole minutes (whole 10 minutes for the breakdown) inside the window are read from the rollups
 -- when the buckets are whole minutes; the rest of the window, and a window filtered by request id,
 -- from usage_events itself, each request as a histogram of one.

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from coordinator.retry import jitter
 from coordinator.targets import McpErrorResponse, Target, TargetUnavailable
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class HealthProber:
         *,
         on_change: ProbeListener | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rng: Callable[[], float] = random.random,
+        rng: Callable[[], float] = jitter,
     ) -> None:
         self._targets = targets
         self._policy = policy

@@ -22,6 +22,11 @@ from coordinator.cache import READ_ONLY_METHODS
 # Methods that change nothing on the target, so repeating them is harmless.
 REPEATABLE_METHODS = READ_ONLY_METHODS | {"completion/complete"}
 
+# Jitter draws from a generator of its own: the module-level `random` state belongs to
+# whatever embeds the coordinator (a test drawing examples from it, for one), and a
+# background probe drawing from it changes that state under the embedder's feet.
+jitter: Callable[[], float] = random.Random().random
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -38,7 +43,7 @@ def may_move_on(*, may_have_run: bool, read_only: bool) -> bool:
 
 
 def backoff_seconds(
-    policy: RetryPolicy, retry_number: int, rng: Callable[[], float] = random.random
+    policy: RetryPolicy, retry_number: int, rng: Callable[[], float] = jitter
 ) -> float:
     """Full-jitter exponential backoff before retry `retry_number` (1 for the first)."""
     growth = 2.0 ** max(0, retry_number - 1)

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from coordinator.retry import (
     RetryBudget,
     RetryPolicy,
     backoff_seconds,
+    jitter,
     may_move_on,
 )
 from coordinator.routing import Decision, RoutingPolicy, RoutingRequest
@@ -215,7 +215,7 @@ class CoordinatorService:
         retry_policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rng: Callable[[], float] = random.random,
+        rng: Callable[[], float] = jitter,
     ) -> None:
         self.settings = settings
         self._cache = cache

@@ -3,11 +3,15 @@ budget, probe verdicts. The clock is a number the test moves."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+
 import pytest
 
 from coordinator.breaker import BreakerPolicy, CircuitBreaker
-from coordinator.probes import ProbePolicy, ProbeState
+from coordinator.probes import HealthProber, ProbePolicy, ProbeState
 from coordinator.retry import RetryBudget, RetryPolicy, backoff_seconds, may_move_on
+from tests.support.scripted_target import ScriptedTarget
 
 
 class Clock:
@@ -110,6 +114,30 @@ def test_backoff_is_full_jitter_and_capped() -> None:
     assert backoff_seconds(policy, 9, lambda: 1.0) == pytest.approx(0.05)
     assert backoff_seconds(policy, 3, lambda: 0.5) == pytest.approx(0.02)
     assert backoff_seconds(policy, 3, lambda: 0.0) == 0.0
+
+
+async def test_jitter_leaves_the_process_random_state_alone() -> None:
+    """The module-level `random` belongs to whatever embeds the coordinator: hypothesis fails
+    a test when that state moves while it draws an example, as a probe in a thread made it."""
+    random.seed(7)
+    before = random.getstate()
+    backoffs = {backoff_seconds(RetryPolicy(), 3) for _ in range(20)}
+    waits: list[float] = []
+    twenty_rounds = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 20:
+            twenty_rounds.set()
+        await asyncio.sleep(0)
+
+    target = ScriptedTarget("odoo_prod")
+    async with HealthProber({"odoo_prod": target}, ProbePolicy(), sleep=sleep):
+        await twenty_rounds.wait()
+    assert random.getstate() == before
+    # ...and the jitter is still random.
+    assert len(backoffs) > 1
+    assert len(set(waits)) > 1
 
 
 def test_retry_budget_is_twenty_percent_of_active_requests() -> None:

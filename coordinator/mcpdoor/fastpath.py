@@ -1,15 +1,23 @@
-"""The hot path of every host, a plain 2026-07-28 `tools/call`, answered without the
-SDK's per-request machinery.
+"""The hot path of every host, a plain `tools/call`, answered without the SDK's
+per-request machinery.
 
 Measured (bench/RESULTS.md, "MCP door"): the SDK's server path costs about
 0.5 ms of CPU per request before the coordinator does anything, more than the
-whole REST door. A POST that is a well-formed, unremarkable 2026-07-28
-`tools/call` is therefore parsed, checked and answered here, by the same
-handler (`McpDoor.call_tool`: catalogue, routing, core, observer). Anything
-else, and anything this module is not sure about (other methods, progress
-wanted, `Mcp-Param-*` headers, encoded header values, extra envelope keys, a
-malformed message), goes to the SDK unchanged, which then also produces every
-protocol error: this path never rejects a request.
+whole REST door, and its session transport about as much again. Two kinds of
+POST are therefore parsed, checked and answered here, by the same handler
+(`McpDoor.call_tool`: catalogue, routing, core, observer):
+
+- a well-formed, unremarkable 2026-07-28 `tools/call`;
+- a plain `tools/call` on an open 2025-11-25 session (`Mcp-Session-Id`), answered
+  as JSON, which that revision allows for any request. Such a call has no progress
+  token, so nothing but its answer would travel on an event stream. A
+  `notifications/cancelled` for a call in flight here is taken here too.
+
+Anything else, and anything this module is not sure about (other methods,
+progress wanted, `Mcp-Param-*` headers, encoded header values, extra envelope
+keys, a session the SDK does not hold open, a malformed message), goes to the
+SDK unchanged, which then also produces every protocol error: this path never
+rejects a request.
 """
 
 from __future__ import annotations
@@ -31,47 +39,67 @@ from mcp_types import (
     PROTOCOL_VERSION_META_KEY,
     SERVER_INFO_META_KEY,
 )
+from mcp_types.methods import serialize_server_result
+from pydantic import ValidationError
 from starlette.types import Message, Receive, Scope, Send
 
 from coordinator.mcpdoor.server import Caller, Incoming, McpDoor
+from coordinator.mcpdoor.sessions import OpenSessions
 
 log = logging.getLogger(__name__)
 
 VERSION = "2026-07-28"
+SESSION_VERSION = "2025-11-25"  # the handshake revision whose session calls are taken
 MAX_BODY_BYTES = 64 * 1024
+REQUEST_CANCELLED = -32800  # how a 2025-11-25 session ends a cancelled request's POST
 _ENVELOPE_KEYS = frozenset(
     {PROTOCOL_VERSION_META_KEY, CLIENT_INFO_META_KEY, CLIENT_CAPABILITIES_META_KEY}
 )
 _PARAM_KEYS = frozenset({"name", "arguments", "_meta"})
 _MESSAGE_KEYS = frozenset({"jsonrpc", "id", "method", "params"})
+_COORDINATOR_META = "mcp-coordinator/"
 _LOOPBACK_HOST = re.compile(rb"(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\Z")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+
+RequestId = int | str
 
 
 class _Request:
     """The headers the fast path looks at, or why it cannot take the request."""
 
-    __slots__ = ("eligible", "length", "name")
+    __slots__ = ("eligible", "length", "name", "session_id")
 
     def __init__(self, scope: Scope, loopback_only: bool) -> None:
         self.eligible = False
         self.length = 0
         self.name = ""
+        self.session_id: str | None = None
         if scope["method"] != "POST":
             return
         seen: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
             if name in seen and name.startswith(b"mcp-"):
                 return  # duplicated routing header: the SDK answers it
-            if name.startswith(b"mcp-param-") or name == b"mcp-session-id":
+            if name.startswith(b"mcp-param-"):
                 return
             seen[name] = value
-        if (
-            seen.get(b"mcp-protocol-version") != VERSION.encode()
+        session = seen.get(b"mcp-session-id")
+        version = seen.get(b"mcp-protocol-version")
+        if session is not None:
+            if version != SESSION_VERSION.encode() or not session:
+                return
+            self.session_id = session.decode("latin-1")
+        elif (
+            version != VERSION.encode()
             or seen.get(b"mcp-method") != b"tools/call"
             or not seen.get(b"mcp-name")
             or seen[b"mcp-name"].startswith(b"=?")
-            or not seen.get(b"content-type", b"").startswith(b"application/json")
+        ):
+            return
+        else:
+            self.name = seen[b"mcp-name"].decode("latin-1")
+        if (
+            not seen.get(b"content-type", b"").startswith(b"application/json")
             or not _accepts_both(seen.get(b"accept", b""))
             or not seen.get(b"content-length", b"").isdigit()
         ):
@@ -82,7 +110,6 @@ class _Request:
             return
         self.length = int(seen[b"content-length"])
         self.eligible = 0 < self.length <= MAX_BODY_BYTES
-        self.name = seen[b"mcp-name"].decode("latin-1")
 
 
 def _accepts_both(accept: bytes) -> bool:
@@ -90,14 +117,18 @@ def _accepts_both(accept: bytes) -> bool:
     return b"application/json" in types_ and b"text/event-stream" in types_
 
 
-def plain_tools_call(body: bytes, name: str) -> dict[str, Any] | None:
-    """The message, when it is a well-formed 2026-07-28 `tools/call` of tool `name`
-    that asks for nothing the fast path does not do; else None."""
+def _json_object(body: bytes) -> dict[str, Any] | None:
     try:
         message = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(message, dict) or not message.keys() <= _MESSAGE_KEYS:
+    return message if isinstance(message, dict) else None
+
+
+def _plain_call(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The call's `_meta` when `message` is a well-formed `tools/call` with nothing
+    but a name, arguments and `_meta`; else None."""
+    if not message.keys() <= _MESSAGE_KEYS:
         return None
     request_id = message.get("id")
     params = message.get("params")
@@ -108,30 +139,65 @@ def plain_tools_call(body: bytes, name: str) -> dict[str, Any] | None:
         or not isinstance(request_id, int | str)
         or not isinstance(params, dict)
         or not params.keys() <= _PARAM_KEYS
-        or params.get("name") != name
+        or not isinstance(params.get("name"), str)
         or not isinstance(params.get("arguments", {}), dict)
     ):
         return None
-    meta = params.get("_meta")
+    meta = params.get("_meta", {})
+    if not isinstance(meta, dict) or "progressToken" in meta:
+        return None  # progress needs the SDK's stream
+    return meta
+
+
+def plain_tools_call(body: bytes, name: str) -> dict[str, Any] | None:
+    """The message, when it is a well-formed 2026-07-28 `tools/call` of tool `name`
+    that asks for nothing the fast path does not do; else None."""
+    message = _json_object(body)
+    meta = _plain_call(message) if message is not None else None
     if (
-        not isinstance(meta, dict)
+        message is None
+        or meta is None
+        or message["params"]["name"] != name
         or meta.get(PROTOCOL_VERSION_META_KEY) != VERSION
         or not isinstance(meta.get(CLIENT_CAPABILITIES_META_KEY), dict)
         or not isinstance(meta.get(CLIENT_INFO_META_KEY, {}), dict)
         or any(key.startswith("io.modelcontextprotocol/") for key in meta.keys() - _ENVELOPE_KEYS)
-        or "progressToken" in meta
     ):
         return None
     return message
+
+
+def plain_session_call(message: dict[str, Any]) -> bool:
+    """Whether `message` is a `tools/call` on a 2025-11-25 session that asks for
+    nothing the fast path does not do: its `_meta` holds only the coordinator's keys."""
+    meta = _plain_call(message)
+    return meta is not None and all(key.startswith(_COORDINATOR_META) for key in meta)
+
+
+def cancelled_request(message: dict[str, Any]) -> RequestId | None:
+    """The request id a `notifications/cancelled` names; None for any other message."""
+    params = message.get("params")
+    if message.get("method") != "notifications/cancelled" or not isinstance(params, dict):
+        return None
+    request_id = params.get("requestId")
+    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
+        return None
+    return request_id
 
 
 class FastPath:
     """Answers eligible requests; `None` from `try_answer` means: give it to the SDK,
     with `receive` replaced by the returned one (the body was already read)."""
 
-    def __init__(self, door: McpDoor, *, loopback_only: bool) -> None:
+    def __init__(
+        self, door: McpDoor, *, loopback_only: bool, sessions: OpenSessions | None = None
+    ) -> None:
         self.door = door
         self.loopback_only = loopback_only
+        self.sessions = sessions
+        # Session calls in flight here, for the cancellations that name them.
+        self._session_calls: dict[tuple[str, RequestId], asyncio.Future[dict[str, Any]]] = {}
+        self._stamp: dict[str, Any] | None = None
 
     async def try_answer(
         self, scope: Scope, receive: Receive, send: Send, caller: Caller
@@ -139,6 +205,10 @@ class FastPath:
         request = _Request(scope, self.loopback_only)
         if not request.eligible:
             return receive
+        if request.session_id is not None:
+            return await self._try_session(
+                request.session_id, request.length, receive, send, caller
+            )
         body, replay = await _read_body(receive, request.length)
         message = plain_tools_call(body, request.name) if body is not None else None
         if message is None or _declares_param_headers(self.door, request.name):
@@ -162,28 +232,115 @@ class FastPath:
                 await call
             return
         gone.cancel()
-        status = 200
-        try:
-            result = call.result()
+        response, code = _response(message["id"], call)
+        if "result" in response:
+            result = response["result"]
             result.setdefault("resultType", "complete")
             meta = result.get("_meta")
-            result["_meta"] = {
-                **(meta if isinstance(meta, dict) else {}),
-                SERVER_INFO_META_KEY: self.door.server.server_info_stamp,
-            }
-            response: dict[str, Any] = {"jsonrpc": "2.0", "id": message["id"], "result": result}
-        except MCPError as error:
-            status = ERROR_CODE_HTTP_STATUS.get(error.error.code, 200)
-            dumped = error.error.model_dump(by_alias=True, mode="json", exclude_none=True)
-            response = {"jsonrpc": "2.0", "id": message["id"], "error": dumped}
-        except Exception:  # a bug here must still be an answer by the protocol, not a 500
-            log.exception("MCP door: tools/call failed")
-            error_data = {"code": INTERNAL_ERROR, "message": "Internal server error"}
-            response = {"jsonrpc": "2.0", "id": message["id"], "error": error_data}
-        payload = orjson.dumps(response)
-        headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+            result["_meta"] = {**(meta if isinstance(meta, dict) else {}), **self._server_info()}
+        status = 200 if code is None else ERROR_CODE_HTTP_STATUS.get(code, 200)
+        await _send_json(send, status, orjson.dumps(response), [])
+
+    async def _try_session(
+        self, session_id: str, length: int, receive: Receive, send: Send, caller: Caller
+    ) -> Receive | None:
+        transport = self.sessions.find(session_id) if self.sessions is not None else None
+        if transport is None:
+            return receive
+        body, replay = await _read_body(receive, length)
+        message = _json_object(body) if body is not None else None
+        if message is None:
+            return replay
+        cancelled = cancelled_request(message)
+        if cancelled is not None:
+            call = self._session_calls.get((session_id, cancelled))
+            if call is None:
+                return replay  # not ours: the SDK's session may hold it
+            call.cancel()
+            await send({"type": "http.response.start", "status": 202, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return None
+        if not plain_session_call(message) or (session_id, message["id"]) in self._session_calls:
+            return replay
+        with OpenSessions.held(transport):
+            await self._answer_in_session(message, (session_id, message["id"]), send, caller)
+        self.door.seen_in_session(session_id)
+        return None
+
+    async def _answer_in_session(
+        self,
+        message: dict[str, Any],
+        key: tuple[str, RequestId],
+        send: Send,
+        caller: Caller,
+    ) -> None:
+        """The answer as JSON. A host that goes away does not cancel the call (on
+        this revision only `notifications/cancelled` does); its answer is lost."""
+        params = message["params"]
+        incoming = Incoming(params=params, protocol_version=SESSION_VERSION, caller=caller)
+        call = asyncio.ensure_future(
+            self.door.call_tool(incoming, params["name"], params.get("arguments"))
+        )
+        self._session_calls[key] = call
+        try:
+            await asyncio.wait((call,))
+        except asyncio.CancelledError:
+            call.cancel()
+            raise
+        finally:
+            del self._session_calls[key]
+        response, _ = _response(message["id"], call)
+        if "result" in response:
+            response = _on_handshake_wire(response)
+        session_header = (b"mcp-session-id", key[0].encode("latin-1"))
+        await _send_json(send, 200, orjson.dumps(response), [session_header])
+
+    def _server_info(self) -> dict[str, Any]:
+        # Built once: the SDK's `server_info_stamp` deep-copies its dump on every read.
+        if self._stamp is None:
+            self._stamp = {SERVER_INFO_META_KEY: self.door.server.server_info_stamp}
+        return self._stamp
+
+
+def _response(
+    request_id: RequestId, call: asyncio.Future[dict[str, Any]]
+) -> tuple[dict[str, Any], int | None]:
+    """The JSON-RPC response to a finished call, and the code of the MCP error it
+    carries, which may set the HTTP status (None for a result or an internal error)."""
+    if call.cancelled():
+        error = {"code": REQUEST_CANCELLED, "message": "Request cancelled"}
+        return {"jsonrpc": "2.0", "id": request_id, "error": error}, REQUEST_CANCELLED
+    failure = call.exception()
+    if failure is None:
+        return {"jsonrpc": "2.0", "id": request_id, "result": call.result()}, None
+    if isinstance(failure, MCPError):
+        dumped = failure.error.model_dump(by_alias=True, mode="json", exclude_none=True)
+        return {"jsonrpc": "2.0", "id": request_id, "error": dumped}, failure.error.code
+    # A bug here must still be an answer by the protocol, not a 500.
+    log.error("MCP door: tools/call failed", exc_info=failure)
+    error = {"code": INTERNAL_ERROR, "message": "Internal server error"}
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}, None
+
+
+def _on_handshake_wire(response: dict[str, Any]) -> dict[str, Any]:
+    """The result as the SDK shapes it for a 2025-11-25 session: validated, and with the
+    fields that revision does not have (`resultType`, for one) dropped."""
+    try:
+        result = serialize_server_result("tools/call", SESSION_VERSION, response["result"])
+    except ValidationError:
+        # The SDK's answer too; the detail stays in the log, since it echoes the result.
+        log.exception("MCP door: tools/call returned an invalid result")
+        error = {"code": INTERNAL_ERROR, "message": "Handler returned an invalid result"}
+        return {"jsonrpc": "2.0", "id": response["id"], "error": error}
+    return {**response, "result": result}
+
+
+async def _send_json(
+    send: Send, status: int, payload: bytes, extra: list[tuple[bytes, bytes]]
+) -> None:
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _declares_param_headers(door: McpDoor, name: str) -> bool:

@@ -33,6 +33,7 @@ from coordinator.gateway.headers import read_request_headers
 from coordinator.mcpdoor.fastpath import FastPath
 from coordinator.mcpdoor.inputs import connection_inputs
 from coordinator.mcpdoor.server import SCOPE_KEY, Caller, McpDoor
+from coordinator.mcpdoor.sessions import OpenSessions
 from coordinator.observe import RequestObserver
 from coordinator.ratelimit import RateLimiter
 
@@ -109,13 +110,17 @@ class McpHttpApp:
         self.door = door
         self._check = check
         security = rebinding_protection(host)
-        self._fast = FastPath(door, loopback_only=security is not None) if fast_path else None
         self.manager = StreamableHTTPSessionManager(
             app=door.server,
             json_response=False,
             stateless=False,
             security_settings=security,
             max_request_body_size=max_body_bytes,
+        )
+        self._fast = (
+            FastPath(door, loopback_only=security is not None, sessions=OpenSessions(self.manager))
+            if fast_path
+            else None
         )
 
     @contextlib.asynccontextmanager

@@ -508,6 +508,12 @@ class McpDoor:
         while len(self._legacy) > MAX_LEGACY_SESSIONS:
             self._legacy.popitem(last=False)
 
+    def seen_in_session(self, session_id: str) -> None:
+        """A request the fast path answered on a handshake-era session keeps that
+        session among the most recent, as a request through the SDK does."""
+        if session_id in self._legacy:
+            self._legacy.move_to_end(session_id)
+
     def _catalogue_changed(self, kind: Kind) -> None:
         task = asyncio.get_running_loop().create_task(self._announce(kind))
         self._background.add(task)

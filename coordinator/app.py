@@ -214,9 +214,9 @@ class Coordinator:
             limits=limits,
             extra_routes=[
                 Route("/metrics", self._metrics_endpoint, methods=["GET"]),
-                Route("/mcp", mcp_app),
                 *dashboard_routes(),
             ],
+            apps={"/mcp": mcp_app},
         )
         if settings.cors_origins:
             http_app.add_middleware(

@@ -7,9 +7,9 @@ same whichever door a request used.
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -31,7 +31,12 @@ def request_id_from(given: str | None) -> str:
     the id is for tracing, and a bad one must not cost the caller its answer)."""
     if given and _REQUEST_ID.match(given):
         return given
-    return uuid.uuid4().hex
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """32 random hex digits, as `uuid4().hex` gives, for a fifth of its cost."""
+    return os.urandom(16).hex()
 
 
 @dataclass(slots=True)
@@ -48,7 +53,7 @@ class CallContext:
     method: str
     metadata: Mapping[str, str] = field(default_factory=dict)
     deadline: float | None = None
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request_id: str = field(default_factory=new_request_id)
     principal: Principal | None = None
 
     @property

@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import NoReturn
 
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Match, Router
-from starlette.types import Receive, Scope, Send
+from starlette.routing import BaseRoute, Match, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from coordinator import __version__, tracing
 from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
@@ -318,6 +318,7 @@ def build_gateway(
     title: str = "MCP Coordinator",
     version: str = __version__,
     extra_routes: Sequence[BaseRoute] = (),
+    apps: Mapping[str, ASGIApp] | None = None,
 ) -> Starlette:
     """A Starlette app serving every google.api.http binding of `services`.
 
@@ -328,7 +329,9 @@ def build_gateway(
     `X-API-Key` requirement in the OpenAPI document served at /openapi.json;
     the gateway itself checks no key: that is the core's job, on every door.
     `extra_routes` (e.g. Mount("/mcp", ...), Route("/metrics", ...)) are tried
-    first; every other request goes to the gateway.
+    first; every other request goes to the gateway. `apps` are ASGI apps served at exactly
+    their path that answer every request themselves, exceptions included (e.g. "/mcp"):
+    while no middleware is added they are called directly, ahead of Starlette's stack.
     Raises `GatewayConfigError` for annotations it cannot serve.
     """
     from .openapi import openapi_document  # not at import: `-m ...openapi` runs it
@@ -353,7 +356,7 @@ def build_gateway(
         openapi_json=dump_json(document),
         www_authenticate=www_authenticate,
     )
-    return GatewayApp(dispatcher, extra_routes)
+    return GatewayApp(dispatcher, extra_routes, apps or {})
 
 
 class GatewayApp(Starlette):
@@ -364,20 +367,32 @@ class GatewayApp(Starlette):
     must answer every request with a google.rpc.Status. While no middleware is
     added, HTTP requests that no extra route matches skip Starlette's router
     and middleware stack: the dispatcher already turns every exception into a
-    response, and the stack costs about 10 µs a request.
+    response, and the stack costs about 10 µs a request. The same holds for `apps`,
+    which answer every request at their path themselves.
     """
 
-    def __init__(self, dispatcher: GatewayDispatcher, extra_routes: Sequence[BaseRoute]) -> None:
+    def __init__(
+        self,
+        dispatcher: GatewayDispatcher,
+        extra_routes: Sequence[BaseRoute],
+        apps: Mapping[str, ASGIApp],
+    ) -> None:
         super().__init__()
-        self.router = Router(routes=list(extra_routes), default=dispatcher, redirect_slashes=False)
+        routes = [*extra_routes, *(Route(path, app) for path, app in apps.items())]
+        self.router = Router(routes=routes, default=dispatcher, redirect_slashes=False)
         self._dispatcher = dispatcher
         self._extra_routes = tuple(extra_routes)
+        self._apps = dict(apps)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self.user_middleware and not self._extra_match(scope):
-            scope["app"] = self
-            await self._dispatcher(scope, receive, send)
-            return
+        if scope["type"] == "http" and not self.user_middleware:
+            app = self._apps.get(scope["path"])
+            if app is None and not self._extra_match(scope):
+                app = self._dispatcher
+            if app is not None:
+                scope["app"] = self
+                await app(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
     def _extra_match(self, scope: Scope) -> bool:

@@ -23,10 +23,9 @@ rejects a request.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import orjson
@@ -196,7 +195,7 @@ class FastPath:
         self.loopback_only = loopback_only
         self.sessions = sessions
         # Session calls in flight here, for the cancellations that name them.
-        self._session_calls: dict[tuple[str, RequestId], asyncio.Future[dict[str, Any]]] = {}
+        self._session_calls: dict[tuple[str, RequestId], asyncio.Future[Outcome]] = {}
         self._stamp: dict[str, Any] | None = None
 
     async def try_answer(
@@ -219,20 +218,24 @@ class FastPath:
     async def _answer(
         self, message: dict[str, Any], receive: Receive, send: Send, caller: Caller
     ) -> None:
+        """Runs the call in this task; a host that goes away cancels it (on this revision,
+        closing the connection is how a host cancels a request)."""
         params = message["params"]
         incoming = Incoming(params=params, protocol_version=VERSION, caller=caller)
-        call = asyncio.ensure_future(
-            self.door.call_tool(incoming, params["name"], params.get("arguments"))
-        )
-        gone = asyncio.ensure_future(_disconnected(receive))
-        await asyncio.wait((call, gone), return_when=asyncio.FIRST_COMPLETED)
-        if not call.done():  # the host went away: the upstream call is cancelled
-            call.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await call
-            return
-        gone.cancel()
-        response, code = _response(message["id"], call)
+        this = asyncio.current_task()
+        assert this is not None
+        gone = asyncio.ensure_future(_cancel_when_gone(receive, this))
+        try:
+            outcome = await _settled(
+                self.door.call_tool(incoming, params["name"], params.get("arguments"))
+            )
+        except asyncio.CancelledError:
+            if gone.done() and not gone.cancelled() and this.uncancel() == 0:
+                return  # the host went away; the upstream call was cancelled with it
+            raise
+        finally:
+            gone.cancel()
+        response, code = _response(message["id"], outcome)
         if "result" in response:
             result = response["result"]
             result.setdefault("resultType", "complete")
@@ -279,7 +282,7 @@ class FastPath:
         params = message["params"]
         incoming = Incoming(params=params, protocol_version=SESSION_VERSION, caller=caller)
         call = asyncio.ensure_future(
-            self.door.call_tool(incoming, params["name"], params.get("arguments"))
+            _settled(self.door.call_tool(incoming, params["name"], params.get("arguments")))
         )
         self._session_calls[key] = call
         try:
@@ -289,7 +292,8 @@ class FastPath:
             raise
         finally:
             del self._session_calls[key]
-        response, _ = _response(message["id"], call)
+        outcome: Outcome = _CANCELLED if call.cancelled() else call.result()
+        response, _ = _response(message["id"], outcome)
         if "result" in response:
             response = _on_handshake_wire(response)
         session_header = (b"mcp-session-id", key[0].encode("latin-1"))
@@ -302,22 +306,35 @@ class FastPath:
         return self._stamp
 
 
-def _response(
-    request_id: RequestId, call: asyncio.Future[dict[str, Any]]
-) -> tuple[dict[str, Any], int | None]:
-    """The JSON-RPC response to a finished call, and the code of the MCP error it
+class _Cancelled:
+    """The outcome of a call cancelled by the host's `notifications/cancelled`."""
+
+
+_CANCELLED = _Cancelled()
+Outcome = dict[str, Any] | Exception | _Cancelled
+
+
+async def _settled(call: Awaitable[dict[str, Any]]) -> Outcome:
+    """The call's result, or the exception it raised (cancellation passes through)."""
+    try:
+        return await call
+    except Exception as failure:
+        return failure
+
+
+def _response(request_id: RequestId, outcome: Outcome) -> tuple[dict[str, Any], int | None]:
+    """The JSON-RPC response to a call's outcome, and the code of the MCP error it
     carries, which may set the HTTP status (None for a result or an internal error)."""
-    if call.cancelled():
+    if isinstance(outcome, dict):
+        return {"jsonrpc": "2.0", "id": request_id, "result": outcome}, None
+    if isinstance(outcome, _Cancelled):
         error = {"code": REQUEST_CANCELLED, "message": "Request cancelled"}
         return {"jsonrpc": "2.0", "id": request_id, "error": error}, REQUEST_CANCELLED
-    failure = call.exception()
-    if failure is None:
-        return {"jsonrpc": "2.0", "id": request_id, "result": call.result()}, None
-    if isinstance(failure, MCPError):
-        dumped = failure.error.model_dump(by_alias=True, mode="json", exclude_none=True)
-        return {"jsonrpc": "2.0", "id": request_id, "error": dumped}, failure.error.code
+    if isinstance(outcome, MCPError):
+        dumped = outcome.error.model_dump(by_alias=True, mode="json", exclude_none=True)
+        return {"jsonrpc": "2.0", "id": request_id, "error": dumped}, outcome.error.code
     # A bug here must still be an answer by the protocol, not a 500.
-    log.error("MCP door: tools/call failed", exc_info=failure)
+    log.error("MCP door: tools/call failed", exc_info=outcome)
     error = {"code": INTERNAL_ERROR, "message": "Internal server error"}
     return {"jsonrpc": "2.0", "id": request_id, "error": error}, None
 
@@ -382,6 +399,7 @@ async def _read_body(receive: Receive, length: int) -> tuple[bytes | None, Recei
     return (body if complete else None), replay
 
 
-async def _disconnected(receive: Receive) -> None:
+async def _cancel_when_gone(receive: Receive, task: asyncio.Task[Any]) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+    task.cancel()

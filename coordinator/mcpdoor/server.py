@@ -40,7 +40,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from coordinator import __version__, tracing
 from coordinator.auth import Principal
-from coordinator.calls import CallContext
+from coordinator.calls import CallContext, new_request_id
 from coordinator.errors import CoordinatorError, ErrorCode, invalid_argument
 from coordinator.mcpdoor.catalogue import Catalogue, Entry, Kind
 from coordinator.mcpdoor.inputs import ROUTING_META, RoutingInputs, call_inputs, routing_meta
@@ -454,11 +454,13 @@ class McpDoor:
         started = time.perf_counter()
         caller = incoming.caller
         call = CallContext(
-            door="mcp", method=method, metadata=caller.metadata, principal=caller.principal
+            door="mcp",
+            method=method,
+            metadata=caller.metadata,
+            deadline=caller.deadline,
+            request_id=caller.request_id or new_request_id(),
+            principal=caller.principal,
         )
-        call.deadline = caller.deadline
-        if caller.request_id:
-            call.request_id = caller.request_id
         trace = RequestTrace()
         code, message = "UNKNOWN", "internal error"
         params = incoming.params

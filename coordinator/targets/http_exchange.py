@@ -20,6 +20,7 @@ from coordinator.targets.http_transport import (
     HttpTransport,
     SessionExpired,
     dumps,
+    loads,
     logger,
 )
 from coordinator.targets.sse import SseParser
@@ -66,10 +67,7 @@ class HttpExchange(HttpTransport):
     ) -> dict[str, Any]:
         message: Any = None
         if raw:
-            try:
-                message = json.loads(raw)
-            except ValueError:
-                message = None
+            message = loads(raw)
         if status >= 500:
             raise TargetUnavailable(
                 self.name, "http_status", f"HTTP {status}{_detail(message)}", status=status

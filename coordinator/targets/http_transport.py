@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import aiohttp
+import orjson
 from mcp.shared.inbound import NAME_BEARING_METHODS, encode_header_value, mcp_param_headers
 
 from coordinator.config import TargetConfig
@@ -48,7 +49,22 @@ class SessionExpired(Exception):
 
 
 def dumps(message: Mapping[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        return orjson.dumps(message)
+    except TypeError:  # what orjson does not encode (integers past 64 bits) the stdlib does
+        return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def loads(raw: bytes) -> Any:
+    """The JSON value of `raw`, or None when it is not JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:  # what orjson does not read (integers past 64 bits, NaN) the stdlib does
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 class HttpTransport(Target):

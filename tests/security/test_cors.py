@@ -10,6 +10,10 @@ from tests.support.mcp_servers import SampleServer
 from .conftest import OPS_KEY
 
 DASHBOARD = "https://dashboard.example"
+ENVELOPE = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
 
 
 async def test_no_cors_headers_by_default(keyed: Running) -> None:
@@ -45,6 +49,22 @@ async def test_listed_origins_may_call_from_a_browser_others_may_not(
                 "/status",
                 headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
             )
+            # With a middleware in place, /mcp is reached through Starlette's stack.
+            tools = await client.post(
+                "/mcp",
+                json={
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "tools/list",
+                    "params": {"_meta": ENVELOPE},
+                },
+                headers={
+                    "X-API-Key": OPS_KEY,
+                    "Accept": "application/json, text/event-stream",
+                    "MCP-Protocol-Version": "2026-07-28",
+                    "Mcp-Method": "tools/list",
+                },
+            )
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == DASHBOARD
     assert "x-api-key" in preflight.headers["access-control-allow-headers"].lower()
@@ -52,3 +72,5 @@ async def test_listed_origins_may_call_from_a_browser_others_may_not(
     assert status.headers["access-control-allow-origin"] == DASHBOARD
     assert foreign.status_code == 400
     assert "access-control-allow-origin" not in foreign.headers
+    assert tools.status_code == 200, tools.text
+    assert "list_expenses" in tools.text

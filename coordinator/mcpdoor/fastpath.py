@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 VERSION = "2026-07-28"
 SESSION_VERSION = "2025-11-25"  # the handshake revision whose session calls are taken
 MAX_BODY_BYTES = 64 * 1024
+WATCH_AFTER = 0.02  # seconds into a 2026-07-28 call before a host's leaving is watched for
 REQUEST_CANCELLED = -32800  # how a 2025-11-25 session ends a cancelled request's POST
 _ENVELOPE_KEYS = frozenset(
     {PROTOCOL_VERSION_META_KEY, CLIENT_INFO_META_KEY, CLIENT_CAPABILITIES_META_KEY}
@@ -219,22 +220,31 @@ class FastPath:
         self, message: dict[str, Any], receive: Receive, send: Send, caller: Caller
     ) -> None:
         """Runs the call in this task; a host that goes away cancels it (on this revision,
-        closing the connection is how a host cancels a request)."""
+        closing the connection is how a host cancels a request). The watch for that starts
+        once the call has taken `WATCH_AFTER` seconds: most calls end sooner, and a task
+        per call to watch them cost more than anything else this path does."""
         params = message["params"]
         incoming = Incoming(params=params, protocol_version=VERSION, caller=caller)
         this = asyncio.current_task()
         assert this is not None
-        gone = asyncio.ensure_future(_cancel_when_gone(receive, this))
+        watch: list[asyncio.Future[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            WATCH_AFTER,
+            lambda: watch.append(asyncio.ensure_future(_cancel_when_gone(receive, this))),
+        )
         try:
             outcome = await _settled(
                 self.door.call_tool(incoming, params["name"], params.get("arguments"))
             )
         except asyncio.CancelledError:
-            if gone.done() and not gone.cancelled() and this.uncancel() == 0:
+            gone = watch and watch[0].done() and not watch[0].cancelled()
+            if gone and this.uncancel() == 0:
                 return  # the host went away; the upstream call was cancelled with it
             raise
         finally:
-            gone.cancel()
+            timer.cancel()
+            for watcher in watch:
+                watcher.cancel()
         response, code = _response(message["id"], outcome)
         if "result" in response:
             result = response["result"]

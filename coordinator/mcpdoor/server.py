@@ -40,8 +40,9 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from coordinator import __version__, tracing
 from coordinator.auth import Principal
-from coordinator.calls import CallContext, new_request_id
+from coordinator.calls import CallContext
 from coordinator.errors import CoordinatorError, ErrorCode, invalid_argument
+from coordinator.ids import new_request_id
 from coordinator.mcpdoor.catalogue import Catalogue, Entry, Kind
 from coordinator.mcpdoor.inputs import ROUTING_META, RoutingInputs, call_inputs, routing_meta
 from coordinator.observe import RequestObserver

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+from coordinator.ids import new_event_id
 
 Door = Literal["grpc", "http", "mcp"]
 Operation = Literal["query", "tool", "method"]
@@ -57,7 +58,7 @@ class UsageEvent:
     api_key_id: str | None = None
     error: str | None = None  # the message the caller got, when the request failed
     # The row's own key: retried writes are harmless, and no caller-chosen value can collide.
-    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    event_id: str = field(default_factory=new_event_id)
     trace_id: str | None = None  # the OpenTelemetry trace, when the request was traced
 
     def __post_init__(self) -> None:

@@ -61,6 +61,7 @@ async def main(calls: int, rounds: int) -> None:
             target = coordinator.targets[target_config.name]
             service, door = coordinator.service, coordinator.mcp
             assert service is not None
+            assert door is not None
             incoming = Incoming(
                 params={"name": TOOL, "arguments": {}},
                 protocol_version="2026-07-28",

@@ -167,6 +167,7 @@ class Coordinator:
         self.limiter = await self._stack.enter_async_context(
             RateLimiter(settings.redis_url, replicas=settings.rate_limit_replicas)
         )
+        self.mcp.limiter = self.limiter
         limits = self.limits = InputLimits(
             max_request_bytes=settings.max_request_bytes,
             max_json_depth=settings.max_json_depth,

@@ -112,12 +112,13 @@ class RateLimitState:
     refused: int
 
 
-def limits_for(principal: Principal, *targets: str) -> list[Limit]:
+def limits_for(principal: Principal, *targets: str, key_limit: bool = True) -> list[Limit]:
     """The limits a request by `principal` to `targets` (those it names, or an Aggregate
-    fans out to) counts against: the key's own, and the key's limit on each target."""
+    fans out to) counts against: the key's own (unless `key_limit` is false: the request
+    was already counted against it), and the key's limit on each target."""
     name = principal.key_id or ANONYMOUS_NAME
     limits = []
-    if principal.rate_limit is not None:
+    if key_limit and principal.rate_limit is not None:
         limits.append(Limit(f"mcpc:rl:{{{name}}}", name, principal.rate_limit))
     if principal.target_rates:
         for target in targets:
@@ -207,7 +208,7 @@ class RateLimiter:
         self._script_sha: str | None = None
         self._up = redis_url is not None
         self._prober: asyncio.Task[None] | None = None
-        self._plans: dict[tuple[str | None, tuple[str, ...]], _Plan] = {}
+        self._plans: dict[tuple[str | None, tuple[str, ...], bool], _Plan] = {}
         self.refused = 0
 
     async def __aenter__(self) -> RateLimiter:
@@ -242,13 +243,16 @@ class RateLimiter:
             return RateLimitState("redis", "up", self._replicas, self.refused)
         return RateLimitState("local", "down", self._replicas, self.refused)
 
-    async def check(self, principal: Principal, *targets: str) -> None:
-        """Admits one request by `principal` to `targets`, or raises RESOURCE_EXHAUSTED."""
-        plan = self._plans.get((principal.key_id, targets))
+    async def check(self, principal: Principal, *targets: str, key_limit: bool = True) -> None:
+        """Admits one request by `principal` to `targets`, or raises RESOURCE_EXHAUSTED.
+        `key_limit=False` counts it against the per-target limits only (the MCP door counts
+        every HTTP request against the key's limit before it knows the call's target)."""
+        plan_key = (principal.key_id, targets, key_limit)
+        plan = self._plans.get(plan_key)
         if plan is None:
-            plan = _Plan(limits_for(principal, *targets))
+            plan = _Plan(limits_for(principal, *targets, key_limit=key_limit))
             if len(self._plans) < _MAX_PLANS:
-                self._plans[(principal.key_id, targets)] = plan
+                self._plans[plan_key] = plan
         if not plan.limits:
             return
         verdict = await self._verdict(plan)

@@ -41,12 +41,13 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from coordinator import __version__, tracing
 from coordinator.auth import Principal
 from coordinator.calls import CallContext
-from coordinator.errors import CoordinatorError, ErrorCode, invalid_argument
+from coordinator.errors import CoordinatorError, ErrorCode, Refusal, invalid_argument
 from coordinator.ids import new_request_id
 from coordinator.mcpdoor.catalogue import Catalogue, Entry, Kind
 from coordinator.mcpdoor.inputs import ROUTING_META, RoutingInputs, call_inputs, routing_meta
 from coordinator.observe import RequestObserver
 from coordinator.operations import Operation
+from coordinator.ratelimit import RateLimiter
 from coordinator.service import AggregateCall, CoordinatorService, RequestTrace, RouteCall
 from coordinator.targets import Target
 from coordinator.targets.progress import progress_sink
@@ -143,9 +144,13 @@ class McpDoor:
         *,
         observer: RequestObserver | None = None,
         default_caller: Caller | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.service = service
         self.observer = observer
+        # Counts a call that names its target against the key's limit on that target (the
+        # key's own limit is counted when the HTTP door admits the request).
+        self.limiter = limiter
         self.default_caller = default_caller or Caller()
         settings = service.settings
         self.aggregation = settings.enable_aggregation
@@ -354,6 +359,8 @@ class McpDoor:
     ) -> dict[str, Any]:
         """Routes one call to the entry's targets and stamps the decision on the result."""
         target = entry.pinned or inputs.target
+        if target:
+            await self._count_against(call, target)
         if len(entry.owners) == 1 and not target:
             target = entry.owners[0]
         if entry.pinned and inputs.target and inputs.target != entry.pinned:
@@ -397,6 +404,10 @@ class McpDoor:
             raise invalid_argument("arguments.context", "must be an object")
         inputs = call_inputs(incoming.caller.inputs, incoming.params)
         merged = {**(inputs.context or {}), **(context or {})} or None
+        settings = self.service.settings
+        await self._count_against(
+            call, *(name for name in settings.enabled_target_names if call.may_reach(name))
+        )
         try:
             result = await self.service.aggregate(
                 AggregateCall(Operation.parse(query=query, context=merged)), call, trace
@@ -427,6 +438,13 @@ class McpDoor:
         }
 
     # ------------------------------------------------------------------ plumbing
+
+    async def _count_against(self, call: CallContext, *targets: str) -> None:
+        """Counts the call against the key's limits on `targets`, as the other doors count
+        a request that names its targets; raises a `Refusal` over a limit."""
+        principal = call.principal
+        if self.limiter is not None and principal is not None and principal.target_rates:
+            await self.limiter.check(principal, *targets, key_limit=False)
 
     def _incoming(self, ctx: ServerRequestContext[Any]) -> Incoming:
         scope = getattr(ctx.request, "scope", None)
@@ -464,6 +482,7 @@ class McpDoor:
         )
         trace = RequestTrace()
         code, message = "UNKNOWN", "internal error"
+        refused: Refusal | None = None
         params = incoming.params
         tool = params.get("name") if method == "tools/call" else None
         meta = params.get("_meta")
@@ -485,6 +504,10 @@ class McpDoor:
                     # A handshake-era target's answer, passed to a 2026-07-28 host.
                     result["resultType"] = "complete"
                 return result
+            except Refusal as refusal:
+                refused = refusal
+                span.failed(refusal)
+                raise protocol_error(refusal, None) from None
             except CoordinatorError as error:
                 code, message = error.code.name, error.message
                 span.failed(error)
@@ -496,7 +519,11 @@ class McpDoor:
                 code, message = "CANCELLED", "cancelled by the caller"
                 raise
             finally:
-                if self.observer is not None:
+                if self.observer is None:
+                    pass
+                elif refused is not None:  # counted as a refusal, and no usage row
+                    self.observer.refused(call, method, refused.refusal, refused.message)
+                else:
                     self.observer.finished(
                         call, method, trace if traced else None, code, started, error=message
                     )
@@ -578,6 +605,8 @@ def protocol_error(error: CoordinatorError, trace: RequestTrace | None) -> MCPEr
     routed call, the decision so far."""
     code = _JSONRPC_CODES.get(error.code, types.INTERNAL_ERROR)
     data: dict[str, Any] = {"status": error.code.name}
+    if error.retry_after is not None:
+        data["retry_after_seconds"] = error.retry_after
     if trace is not None and trace.attempts:
         data[ROUTING_META] = routing_meta(trace)
     return MCPError(code, error.message, data)

@@ -9,12 +9,17 @@ import httpx
 import pytest
 
 from coordinator.auth import hash_key
-from coordinator.config import ApiKeyConfig
+from coordinator.config import ApiKeyConfig, RateLimitConfig
 from tests.security.conftest import OPS_KEY, VIEWER_KEY, keyed_coordinator
 from tests.support.mcp_servers import SampleServer
 
 LIMITED_KEY = "limited-key-one-request-per-minute-0123"
 LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+ENVELOPE = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
 HEADERS = {
     "Accept": "application/json, text/event-stream",
     "Content-Type": "application/json",
@@ -110,3 +115,51 @@ async def test_the_aggregate_tool_asks_only_the_targets_the_key_may_reach(
         structured = answer.json()["result"]["structuredContent"]
         assert list(structured["results"]) == ["odoo_lab"]
         assert structured["errors"] == {}
+
+
+@pytest.mark.slow
+async def test_a_call_that_names_its_target_counts_against_the_keys_limit_there(
+    shared_prod: SampleServer, shared_lab: SampleServer
+) -> None:
+    per_target = ApiKeyConfig(
+        id="per-target",
+        hash=hash_key(LIMITED_KEY),
+        scopes=("mcp",),
+        target_rates={"odoo_lab": RateLimitConfig(rate=1 / 60, burst=1)},
+    )
+
+    async def call(client: httpx.AsyncClient, name: str, **meta: Any) -> httpx.Response:
+        arguments = {"query": "List all skills"} if name == "aggregate" else {}
+        body = {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": arguments, "_meta": {**ENVELOPE, **meta}},
+        }
+        headers = {
+            **HEADERS,
+            "Mcp-Method": "tools/call",
+            "Mcp-Name": name,
+            "X-API-Key": LIMITED_KEY,
+        }
+        return await client.post("/mcp", json=body, headers=headers)
+
+    async for item in keyed_coordinator(shared_prod, shared_lab, api_keys=(per_target,)):
+        async with httpx.AsyncClient(base_url=item.http_url) as client:
+            first = await call(client, "list_skills", **{"mcp-coordinator/target": "odoo_lab"})
+            second = await call(client, "list_skills", **{"mcp-coordinator/target": "odoo_lab"})
+            prod = await call(client, "list_skills", **{"mcp-coordinator/target": "odoo_prod"})
+            aggregate = await call(client, "aggregate")
+            metrics = (await client.get("/metrics", headers={"X-API-Key": LIMITED_KEY})).text
+    assert first.json()["result"]["_meta"]["mcp-coordinator/routing"]["target"] == "odoo_lab"
+    error = second.json()["error"]
+    assert "rate limit of per-target/odoo_lab exceeded" in error["message"]
+    assert error["data"]["status"] == "RESOURCE_EXHAUSTED"
+    assert error["data"]["retry_after_seconds"] > 0
+    assert prod.json()["result"]["_meta"]["mcp-coordinator/routing"]["target"] == "odoo_prod"
+    assert "per-target/odoo_lab" in aggregate.json()["error"]["message"]
+    refused = [
+        line for line in metrics.splitlines() if line.startswith('mcpc_refusals_total{reason="rate')
+    ]
+    assert refused
+    assert float(refused[0].rsplit(" ", 1)[1]) == 2

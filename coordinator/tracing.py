@@ -376,8 +376,8 @@ class ServerSpan:
                 code = status.grpc_status.value[0]
                 span.set_attribute("rpc.grpc.status_code", code)
                 server_fault = code in _GRPC_SERVER_ERRORS
-            else:
-                server_fault = True
+            else:  # the MCP door: a caller's mistake is no more the server's fault there
+                server_fault = status.http_status >= 500
             if server_fault:
                 span.set_status(StatusCode.ERROR, error.message)
         elif _cancelled(error):  # the caller went away or gave up: not the server's failure
@@ -485,15 +485,16 @@ def mcp_server_span(
     tool: str | None = None,
     request_id: str | int | None = None,
     protocol_version: str | None = None,
+    transport: str = "tcp",
 ) -> ServerSpan | _NoSpan:
     """The MCP door's span for one JSON-RPC request: `method` is its MCP method
     ("tools/call"), `meta` its `params._meta` (whose `traceparent` / `tracestate` make the
-    parent), `tool` the tool a tools/call names, `request_id` the JSON-RPC id. Use it as a
-    context manager."""
+    parent), `tool` the tool a tools/call names, `request_id` the JSON-RPC id, `transport`
+    "tcp" for /mcp and "pipe" for stdio. Use it as a context manager."""
     tracer = _tracer
     if tracer is None:
         return _NO_SPAN
-    attributes: dict[str, Any] = {"mcp.method.name": method, "network.transport": "tcp"}
+    attributes: dict[str, Any] = {"mcp.method.name": method, "network.transport": transport}
     if request_id is not None:
         attributes["jsonrpc.request.id"] = str(request_id)
     if protocol_version:

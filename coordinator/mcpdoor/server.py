@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import mcp_types as types
 from mcp.server.caching import CacheableMethod, CacheHint
@@ -106,6 +106,8 @@ class Caller:
     # The key's principal, once the door admitted the request (None over stdio: the host
     # runs the coordinator as its own user).
     principal: Principal | None = None
+    # How the host reaches the door, as OpenTelemetry's `network.transport` names it.
+    transport: Literal["tcp", "pipe"] = "tcp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,6 +493,7 @@ class McpDoor:
             meta if isinstance(meta, Mapping) else None,
             tool=tool if isinstance(tool, str) else None,
             protocol_version=incoming.protocol_version,
+            transport=caller.transport,
         )
         with span:
             try:

@@ -21,7 +21,7 @@ from coordinator.tracing import TracingConfig
 
 async def serve_stdio(settings: Settings, tracing: TracingConfig | None = None) -> None:
     """Serves one host on stdin/stdout until it closes stdin."""
-    caller = Caller(environment_inputs(os.environ))
+    caller = Caller(environment_inputs(os.environ), transport="pipe")
     async with Coordinator(settings, network=False, tracing=tracing) as coordinator:
         door = coordinator.mcp
         assert door is not None

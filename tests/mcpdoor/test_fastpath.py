@@ -256,3 +256,25 @@ async def test_a_held_session_does_not_time_out_until_its_last_request_ends() ->
             assert idle.deadline == math.inf
         assert idle.deadline == math.inf  # the outer request is still in flight
     assert anyio.current_time() + 59 < idle.deadline <= anyio.current_time() + 60
+
+
+@pytest.mark.slow
+async def test_a_foreign_origin_or_host_is_refused_on_both_fast_paths(coordinator: Running) -> None:
+    """On a loopback address the door refuses what DNS rebinding would send; the fast
+    path leaves such requests to the SDK, which answers 403."""
+    url = f"{coordinator.http_url}/mcp"
+    async with httpx.AsyncClient() as http:
+        session = await open_session(http, url)
+        await http.post(url, json=tools_call("list_skills", {}), headers=headers("list_skills"))
+        foreign = {"Origin": "http://evil.example"}
+        rebound = {"Host": "evil.example"}
+        answers = [
+            await http.post(url, json=tools_call("list_skills", {}), headers={**h, **extra})
+            for h in [headers("list_skills")]
+            for extra in (foreign, rebound)
+        ] + [
+            await http.post(url, json=session_call("list_skills", {}, 9), headers={**h, **extra})
+            for h in [session_headers(session)]
+            for extra in (foreign, rebound)
+        ]
+    assert [answer.status_code for answer in answers] == [403, 421, 403, 421]

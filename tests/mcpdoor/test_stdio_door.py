@@ -15,6 +15,7 @@ from mcp import Client, StdioServerParameters
 from tests.integration.conftest import API_KEY, Running
 from tests.mcpdoor.support import MODES, Mode, call_meta, routing
 from tests.support.mcp_servers import REPO_ROOT, SampleServer
+from tests.support.otlp_collector import OtlpCollector, ReceivedSpan
 
 pytestmark = pytest.mark.slow
 
@@ -126,3 +127,26 @@ async def test_inspector_cli_over_stdio(
     messages = prompt["messages"]
     assert isinstance(messages, list)
     assert "Chen Wei" in messages[0]["content"]["text"]
+
+
+def door_span(span: ReceivedSpan) -> bool:
+    return span.kind == "server" and span.name == "tools/call list_expenses"
+
+
+async def test_a_traced_stdio_door_says_its_host_talks_over_a_pipe(
+    shared_prod: SampleServer, shared_lab: SampleServer
+) -> None:
+    collector = OtlpCollector().start()
+    try:
+        command, args = coordinator_command()
+        env = stdio_env(shared_prod, shared_lab, OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint)
+        params = StdioServerParameters(command=command, args=args, env=env, cwd=str(REPO_ROOT))
+        async with Client(params, cache=None) as client:
+            await client.call_tool("list_expenses", {})
+        spans = await asyncio.to_thread(
+            collector.wait_for, lambda got: any(door_span(s) for s in got)
+        )
+    finally:
+        collector.stop()
+    (door,) = [s for s in spans if door_span(s)]
+    assert door.attributes["network.transport"] == "pipe"

@@ -184,16 +184,20 @@ async def test_server_spans_say_whose_failure_it_was(collector: OtlpCollector) -
                 await traced
 
         # The MCP door records the core's error, then raises its JSON-RPC translation.
-        def mcp_door_call() -> None:
+        def mcp_door_call(error: CoordinatorError) -> None:
             with tracing.mcp_server_span("tools/call", None, tool="route") as span:
-                span.failed(CoordinatorError(ErrorCode.UNAVAILABLE, "down"))
+                span.failed(error)
                 raise LookupError("the JSON-RPC error")
 
-        with pytest.raises(LookupError):
-            mcp_door_call()
+        for error in (
+            CoordinatorError(ErrorCode.UNAVAILABLE, "down"),
+            CoordinatorError(ErrorCode.INVALID_ARGUMENT, "bad"),
+        ):
+            with pytest.raises(LookupError):
+                mcp_door_call(error)
         await asyncio.to_thread(opened.provider.force_flush)
 
-    spans = await asyncio.to_thread(collector.wait_for, lambda got: len(got) >= 5)
+    spans = await asyncio.to_thread(collector.wait_for, lambda got: len(got) >= 6)
     seen = [
         (
             s.status,
@@ -210,4 +214,5 @@ async def test_server_spans_say_whose_failure_it_was(collector: OtlpCollector) -
         ("error", "RuntimeError", 500),
         ("unset", "CANCELLED", 499),  # the caller went away
         ("error", "UNAVAILABLE", "-"),
+        ("unset", "INVALID_ARGUMENT", "-"),  # the host's mistake, on the MCP door too
     ]

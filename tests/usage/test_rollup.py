@@ -4,8 +4,11 @@ in rows stored before the migration, and deletes, updates and truncates keep the
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +16,12 @@ import asyncpg
 import pytest
 
 from coordinator.usage import MIGRATIONS_DIR, PostgresSink, UsageEvent, apply_migrations
+from coordinator.usage.events import event_row
 from coordinator.usage.postgres_reader import PostgresReader
+from coordinator.usage.postgres_sink import INSERT_BATCH
 from coordinator.usage.window import report_from_events
 from tests.support.usage_schema import migrated_schema
-from tests.usage.conftest import DSN
+from tests.usage.conftest import DSN, make_event
 from tests.usage.test_report_backings import QUERIES, same_source, varied_events
 
 ROLLUPS = {
@@ -133,3 +138,45 @@ async def test_the_migration_backfills_rows_stored_before_it_and_runs_again_harm
         assert sum(r[2] for r in kept["usage_minutes"]) == len(events)
     finally:
         await db.close()
+
+
+async def test_a_retention_delete_racing_a_writer_counts_each_row_once(
+    schema: str, db: asyncpg.Connection[Any]
+) -> None:
+    """A writer's transaction adds to a minute's rollup row and creates another's; a delete of
+    an old row in the same 10 minutes recomputes them meanwhile. Each row counts once, however
+    the two interleave (before the refresh waited for writers, the new minute counted twice)."""
+    start = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    old, existing = make_event(1, time=start), make_event(2, time=start + timedelta(minutes=1))
+    await write(schema, [old, existing])
+    writer: asyncpg.Connection[Any] = await asyncpg.connect(
+        DSN, server_settings={"search_path": schema}
+    )
+    try:
+        transaction = writer.transaction()
+        await transaction.start()
+        # One statement: adds to the existing minute's row, creates the row of a new minute.
+        added = [
+            make_event(3, time=start + timedelta(minutes=1, seconds=5)),
+            make_event(4, time=start + timedelta(minutes=2)),
+        ]
+        await writer.execute(INSERT_BATCH, json.dumps([event_row(e) for e in added]))
+        retention = asyncio.create_task(
+            db.execute("DELETE FROM usage_events WHERE request_id = $1", old.request_id)
+        )
+        for _ in range(500):  # until the delete waits for the writer
+            waiting = await writer.fetchval(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert waiting
+        await transaction.commit()
+        await asyncio.wait_for(retention, 10)
+    finally:
+        await writer.close()
+    minutes = (await rollups(db))["usage_minutes"]
+    assert sum(row[2] for row in minutes) == 3
+    assert await rollups(db) == await rebuild_of(db)

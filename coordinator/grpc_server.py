@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
@@ -93,17 +93,14 @@ def _rpc_method_handler(
             metadata = _metadata(context)
             request = request_class.FromString(raw)
         except CoordinatorError as error:
-            await context.abort_with_status(rpc_status.to_status(to_status_proto(error)))
-            raise AssertionError("unreachable: abort_with_status raises") from None
+            await _abort(context, error)
         except (DecodeError, RecursionError, ValueError) as error:
             problem = (
                 f"request nests deeper than MAX_JSON_DEPTH={limits.max_json_depth} JSON levels"
                 if "MaxDepth" in str(error)
                 else f"request is not a valid {method.input_type.full_name} message"
             )
-            undecodable = CoordinatorError(ErrorCode.INVALID_ARGUMENT, problem)
-            await context.abort_with_status(rpc_status.to_status(to_status_proto(undecodable)))
-            raise AssertionError("unreachable: abort_with_status raises") from None
+            await _abort(context, CoordinatorError(ErrorCode.INVALID_ARGUMENT, problem))
         remaining = context.time_remaining()
         ctx = CallContext(
             door="grpc",
@@ -115,14 +112,15 @@ def _rpc_method_handler(
         try:
             return await tracing.grpc_server_call(handler(request, ctx), full_name, metadata)
         except CoordinatorError as error:
-            await context.abort_with_status(rpc_status.to_status(to_status_proto(error)))
+            await _abort(context, error)
         except Exception:
             log.exception("unexpected error in %s (request id %s)", full_name, ctx.request_id)
-            internal = CoordinatorError(
-                ErrorCode.INTERNAL, f"internal error; request id {ctx.request_id}"
+            await _abort(
+                context,
+                CoordinatorError(
+                    ErrorCode.INTERNAL, f"internal error; request id {ctx.request_id}"
+                ),
             )
-            await context.abort_with_status(rpc_status.to_status(to_status_proto(internal)))
-        raise AssertionError("unreachable: abort_with_status raises")
 
     return grpc.unary_unary_rpc_method_handler(
         serve,
@@ -207,3 +205,9 @@ class GrpcDoor:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.server.stop(0)
+
+
+async def _abort(context: grpc.aio.ServicerContext[Any, Any], error: CoordinatorError) -> NoReturn:
+    """Ends the call with the error's status and its `google.rpc` details."""
+    await context.abort_with_status(rpc_status.to_status(to_status_proto(error)))
+    raise AssertionError("unreachable: abort_with_status raises")

@@ -5,10 +5,12 @@ and through a FastMCP proxy.
 
 Starts one sample MCP server (JSON responses, pinned to CPU 1), one coordinator
 (`mcp-coordinator serve`, CACHE_TTL=0 so every call reaches the server), a bare
-Python proxy that only forwards bytes (`bench/bare_proxy.py`, the floor of any hop)
-and FastMCP proxies over the same server with one reused upstream session each
-(fastmcp is installed by this script in a virtual environment of its own, so its
-pins never touch ours), all pinned to CPU 0 with the client. wrk drives every path,
+Python proxy that only forwards bytes (`bench/bare_proxy.py`, the floor of any hop),
+a server sending the sample's answer without the SDK (`bench/bare_server.py`, on CPU 1
+like the sample server: the SDK's server costs what the direct call takes over it), and
+FastMCP proxies over the same server with one reused upstream session each (fastmcp is
+installed by this script in a virtual environment of its own, so its pins never touch
+ours); the coordinator, the proxies and the client are pinned to CPU 0. wrk drives every path,
 interleaved in rounds so machine noise hits all alike:
 - direct: the stateless 2026-07-28 `tools/call` to the sample server;
 - REST: `POST /route` with `tool` and `no_cache`;
@@ -94,6 +96,7 @@ FASTMCP_LEGACY = "FastMCP proxy 2025-11-25"
 FASTMCP_SHIPPED = "FastMCP proxy, its default answers"
 SESSION_PATHS = (LEGACY, FASTMCP_LEGACY)
 BARE_PROXY = "bare proxy (yardstick)"
+BARE_SERVER = "bare server, constant answer (yardstick)"
 JSONRPC_ERROR = re.compile(r'"error"\s*:\s*\{')
 
 
@@ -164,7 +167,18 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
     coordinator = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "coordinator", "serve", env=env, stdout=asyncio.subprocess.PIPE
     )
-    # The yardstick, the floor under the budgets: a Python process that only forwards bytes.
+    # The yardsticks, the floors under the budgets: a Python process that only forwards bytes,
+    # and a server on the sample server's stack answering the sample's answer without the SDK.
+    async with httpx.AsyncClient(timeout=10) as http:
+        constant = (await http.post(server.url, content=MODERN_BODY, headers=MODERN_HEADERS)).text
+    constant_server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(REPO / "bench" / "bare_server.py"),
+        constant,
+        str(free_port()),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     bare = await asyncio.create_subprocess_exec(
         sys.executable,
         str(REPO / "bench" / "bare_proxy.py"),
@@ -194,6 +208,10 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
         shipped_url = (await asyncio.wait_for(shipped.stdout.readline(), 60)).decode().split()[-1]
         assert bare.stdout is not None
         bare_url = (await asyncio.wait_for(bare.stdout.readline(), 60)).decode().split()[-1]
+        assert constant_server.stdout is not None
+        line = await asyncio.wait_for(constant_server.stdout.readline(), 60)
+        constant_url = line.decode().split()[-1]
+        pin(constant_server.pid, 1)
         pin(coordinator.pid, 0)
         pin(proxy.pid, 0)
         pin(shipped.pid, 0)
@@ -222,6 +240,7 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
             FASTMCP_LEGACY: (proxy_url, LEGACY_BODY, proxy_headers),
             FASTMCP_SHIPPED: (shipped_url, MODERN_BODY, MODERN_HEADERS),
             BARE_PROXY: (bare_url, MODERN_BODY, MODERN_HEADERS),
+            BARE_SERVER: (constant_url, MODERN_BODY, MODERN_HEADERS),
         }
         for url, body, headers in requests.values():
             await check(url, body, headers)
@@ -244,6 +263,7 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
             FASTMCP_LEGACY: proxy.pid,
             FASTMCP_SHIPPED: shipped.pid,
             BARE_PROXY: bare.pid,
+            BARE_SERVER: None,
         }
         runs = {
             name: run_of(*request, hops.get(name, coordinator.pid))
@@ -273,7 +293,7 @@ async def main(rounds: int, seconds: float, concurrency: int) -> None:
         )
         after = await upstream_requests(base)
     finally:
-        for process in (coordinator, proxy, shipped, bare):
+        for process in (coordinator, proxy, shipped, bare, constant_server):
             process.terminate()
             await asyncio.wait_for(process.wait(), 15)
         await server.stop()
@@ -328,8 +348,13 @@ def report(
             f" <= FastMCP/5 = {peer_budget:.3f} ({_verdict(added[name], peer_budget)}),"
             f" <= {peer}/5 = {same_revision:.3f} ({_verdict(added[name], same_revision)})"
         )
-    # The floor: any Python hop costs at least what the bare proxy adds.
+    # The floors: any Python hop costs at least what the bare proxy adds; one built on the MCP
+    # SDK's server also costs what that server costs over a bare one (the direct call is the
+    # SDK's server answering a trivial tool; the bare server sends the same answer without it).
+    sdk_cost = -added[BARE_SERVER]
     print(f"floor of a Python hop: {added[BARE_PROXY]:+.3f} ms")
+    print(f"the SDK's server over a bare server: {sdk_cost:+.3f} ms")
+    print(f"floor of a hop built on the SDK's server: {added[BARE_PROXY] + sdk_cost:+.3f} ms")
 
 
 def _verdict(value: float, bound: float) -> str:

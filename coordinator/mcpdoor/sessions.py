@@ -14,6 +14,7 @@ tests/mcpdoor/test_fastpath.py pins the behaviour they give.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from collections.abc import Iterator
 
@@ -21,16 +22,32 @@ import anyio
 from mcp.server.streamable_http import StreamableHTTPServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
+log = logging.getLogger(__name__)
+
 
 class OpenSessions:
-    """Looks up and holds the sessions of one SDK session manager."""
+    """Looks up and holds the sessions of one SDK session manager. If an SDK release moves
+    the parts this reads, every session call takes the SDK's own path (slower, never wrong)."""
 
     def __init__(self, manager: StreamableHTTPSessionManager) -> None:
         self._manager = manager
+        self.usable = all(
+            hasattr(manager, name) for name in ("_server_instances", "_session_owners")
+        ) and all(
+            hasattr(StreamableHTTPServerTransport(None), name)
+            for name in ("_requests_in_flight", "_idle_timeout", "idle_scope", "is_terminated")
+        )
+        if not self.usable:
+            log.warning(
+                "the mcp SDK's session table is not where this release expects it:"
+                " tool calls on 2025-11-25 sessions take the SDK's path"
+            )
 
     def find(self, session_id: str) -> StreamableHTTPServerTransport | None:
         """The session's transport when it is open and bound to no credential; else None,
         and the SDK answers the request (404 for a session it does not know)."""
+        if not self.usable:
+            return None
         transport = self._manager._server_instances.get(session_id)
         if transport is None or transport.is_terminated:
             return None

@@ -278,3 +278,15 @@ async def test_a_foreign_origin_or_host_is_refused_on_both_fast_paths(coordinato
             for extra in (foreign, rebound)
         ]
     assert [answer.status_code for answer in answers] == [403, 421, 403, 421]
+
+
+def test_an_sdk_whose_session_table_moved_sends_session_calls_down_its_own_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class MovedTable:  # what a later SDK release could look like to this module
+        pass
+
+    sessions = OpenSessions(MovedTable())  # type: ignore[arg-type]
+    assert not sessions.usable
+    assert sessions.find("any-session") is None
+    assert "take the SDK's path" in caplog.text

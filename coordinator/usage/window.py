@@ -67,18 +67,16 @@ class _Tally:
 def _groups(events: Iterable[UsageEvent], bucket_seconds: int) -> list[GroupRow]:
     bucket_micros = bucket_seconds * 1_000_000
     tallies: dict[_GroupKey, _Tally] = defaultdict(_Tally)
+    # Per door the report shows requests only (as the SQL's usage_minute_doors keeps them).
+    doors: dict[tuple[int, str], int] = defaultdict(int)
     for event in events:
         micros = to_micros(event.time)
-        bucket: int | None = micros - micros % bucket_micros
+        bucket = micros - micros % bucket_micros
         latency = latency_bucket(event.latency_ms)
-        for key in (
-            ("target", bucket, event.target),
-            ("bucket", bucket, ""),
-            ("door", bucket, event.door),
-            ("all", None, ""),
-        ):
+        for key in (("target", bucket, event.target), ("bucket", bucket, ""), ("all", None, "")):
             tallies[key].add(event, latency)
-    return [
+        doors[(bucket, event.door)] += 1
+    rows = [
         GroupRow(
             level=level,
             bucket=start,
@@ -87,13 +85,24 @@ def _groups(events: Iterable[UsageEvent], bucket_seconds: int) -> list[GroupRow]
             errors=tally.errors,
             failovers=tally.failovers,
             cached=tally.cached,
-            # Per door the report shows requests only.
-            latency_ms=(0.0, 0.0, 0.0)
-            if level == "door"
-            else latency_percentiles(tally.histogram, tally.smallest, tally.largest),
+            latency_ms=latency_percentiles(tally.histogram, tally.smallest, tally.largest),
         )
         for (level, start, key), tally in tallies.items()
     ]
+    rows += [
+        GroupRow(
+            level="door",
+            bucket=start,
+            key=door,
+            requests=requests,
+            errors=0,
+            failovers=0,
+            cached=0,
+            latency_ms=(0.0, 0.0, 0.0),
+        )
+        for (start, door), requests in doors.items()
+    ]
+    return rows
 
 
 _DIMENSIONS: tuple[tuple[Dimension, Callable[[UsageEvent], tuple[str, str]]], ...] = (

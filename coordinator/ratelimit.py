@@ -48,13 +48,13 @@ Backend = Literal["redis", "local", "disabled"]
 ANONYMOUS_NAME = "~anonymous"
 
 # KEYS: one per limit. ARGV: interval and tolerance (burst * interval) per limit, in µs.
-# Returns {admitted, wait µs, index of the tightest limit, remaining, reset µs}.
+# Returns {admitted, wait µs, index of the limit that refused (1 when admitted)}.
 GCRA_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = #KEYS
 local tats = {}
-local wait, worst, tightest, remaining, reset = 0, 1, 1, -1, 0
+local wait, worst = 0, 1
 for i = 1, n do
   local interval = tonumber(ARGV[2 * i - 1])
   local tolerance = tonumber(ARGV[2 * i])
@@ -63,18 +63,16 @@ for i = 1, n do
   local new_tat = tat + interval
   local over = new_tat - tolerance - now
   if over > wait then wait, worst = over, i end
-  local left = math.floor((tolerance - (new_tat - now)) / interval)
-  if remaining < 0 or left < remaining then remaining, tightest, reset = left, i, new_tat - now end
   tats[i] = new_tat
 end
 if wait > 0 then
-  return {0, math.ceil(wait), worst, 0, math.ceil(reset)}
+  return {0, math.ceil(wait), worst}
 end
 for i = 1, n do
   redis.call('SET', KEYS[i], string.format('%.0f', tats[i]), 'PX',
              math.ceil((tats[i] - now) / 1000) + 1)
 end
-return {1, 0, tightest, remaining, math.ceil(reset)}
+return {1, 0, 1}
 """
 
 
@@ -97,10 +95,8 @@ class Limit:
 @dataclass(frozen=True, slots=True)
 class Verdict:
     admitted: bool
-    wait: float
-    limit: Limit
-    remaining: int
-    reset: float
+    wait: float  # seconds until the refusing limit admits one more request
+    limit: Limit  # the limit that refused (the first one when admitted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +156,7 @@ class LocalGcra:
 
     def check(self, limits: Sequence[Limit]) -> Verdict:
         now = self._clock()
-        wait, worst, tightest, remaining, reset = 0.0, limits[0], limits[0], -1, 0.0
+        wait, worst = 0.0, limits[0]
         new_tats = []
         for limit in limits:
             interval = self._share / limit.config.rate
@@ -170,17 +166,14 @@ class LocalGcra:
             over = new_tat - tolerance - now
             if over > wait + _EPSILON:  # float sums of intervals: 1e-9 s is no wait
                 wait, worst = over, limit
-            left = math.floor((tolerance - (new_tat - now)) / interval + _EPSILON)
-            if remaining < 0 or left < remaining:
-                remaining, tightest, reset = left, limit, new_tat - now
             new_tats.append(new_tat)
         if wait > _EPSILON:
-            return Verdict(False, wait, worst, 0, reset)
+            return Verdict(False, wait, worst)
         for limit, new_tat in zip(limits, new_tats, strict=True):
             self._tats[limit.key] = new_tat
         if len(self._tats) > 100_000:  # forget limits that are full again
             self._tats = {k: v for k, v in self._tats.items() if v > now}
-        return Verdict(True, 0.0, tightest, remaining, reset)
+        return Verdict(True, 0.0, limits[0])
 
 
 class RateLimiter:
@@ -295,9 +288,8 @@ class RateLimiter:
         except NoScriptError:  # Redis restarted, or SCRIPT FLUSH
             sha = await self._load_script()
             raw = await self._redis.evalsha(sha, len(plan.limits), *plan.argv)
-        admitted, wait_us, index, remaining, reset_us = (int(v) for v in raw)
-        limit = plan.limits[index - 1]
-        return Verdict(bool(admitted), wait_us / 1e6, limit, remaining, reset_us / 1e6)
+        admitted, wait_us, index = (int(v) for v in raw)
+        return Verdict(bool(admitted), wait_us / 1e6, plan.limits[index - 1])
 
     async def _load_script(self) -> str:
         assert self._redis is not None

@@ -6,7 +6,7 @@ import base64
 import json
 import math
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
@@ -19,6 +19,7 @@ from coordinator.operations import Operation
 from coordinator.service import (
     AggregateCall,
     AggregateResult,
+    Attempt,
     HealthInfo,
     RouteCall,
     RouteResult,
@@ -29,6 +30,7 @@ from coordinator.usage.events import MAX_LABEL_CHARS
 from coordinator.usage.report import (
     Counts,
     Cursor,
+    DecisionAttempt,
     UsageFilter,
     UsageQuery,
     UsageReport,
@@ -130,6 +132,13 @@ class _CachedValues:
 _CACHED_VALUES = _CachedValues()
 
 
+def _attempts(attempts: Iterable[Attempt | DecisionAttempt]) -> list[pb.Attempt]:
+    return [
+        pb.Attempt(target=a.target, outcome=a.outcome, latency_ms=a.latency_ms, error=a.error)
+        for a in attempts
+    ]
+
+
 def route_response(result: RouteResult) -> pb.RouteResponse:
     return pb.RouteResponse(
         data=_CACHED_VALUES.get(result.data) if result.cached else _value(result.data),
@@ -141,12 +150,7 @@ def route_response(result: RouteResult) -> pb.RouteResponse:
             failover=result.failover,
             cached=result.cached,
             stale=result.stale,
-            attempts=[
-                pb.Attempt(
-                    target=a.target, outcome=a.outcome, latency_ms=a.latency_ms, error=a.error
-                )
-                for a in result.attempts
-            ],
+            attempts=_attempts(result.attempts),
         ),
     )
 
@@ -358,12 +362,7 @@ def usage_response(report: UsageReport) -> pb.UsageResponse:
                 latency_ms=d.latency_ms,
                 cached=d.cached,
                 failover=d.failover,
-                attempts=[
-                    pb.Attempt(
-                        target=a.target, outcome=a.outcome, latency_ms=a.latency_ms, error=a.error
-                    )
-                    for a in d.attempts
-                ],
+                attempts=_attempts(d.attempts),
                 key_id=d.key_id,
             )
             for d in report.recent

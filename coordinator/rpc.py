@@ -24,7 +24,7 @@ from google.protobuf.message import Message
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 
 from coordinator import convert, tracing
-from coordinator.auth import KeyRing, Principal
+from coordinator.auth import KeyRing
 from coordinator.calls import CallContext, ServiceHandlers, UnaryHandler
 from coordinator.errors import CoordinatorError, ErrorCode, Refusal
 from coordinator.limits import DEFAULT_LIMITS, InputLimits, check_message
@@ -82,7 +82,7 @@ def coordinator_handlers(
             for name in request.targets:
                 principal.require(scope, name)
             if principal.target_rates:
-                targets = tuple(request.targets) or _reachable(principal, service)
+                targets = tuple(request.targets) or service.aggregate_targets((), ctx)
         if limiter is not None:
             await limiter.check(principal, *targets)
 
@@ -180,10 +180,3 @@ def coordinator_handlers(
         "Status": handler("Status", status, scope="status", traced=False),
         "Usage": handler("Usage", usage_report, scope=("status", "dashboard"), traced=False),
     }
-
-
-def _reachable(principal: Principal, service: CoordinatorService) -> tuple[str, ...]:
-    names = tuple(n for n in service.settings.enabled_target_names if principal.may_reach(n))
-    if not names:
-        principal.require("aggregate", "(any configured target)")
-    return names

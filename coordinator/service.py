@@ -655,7 +655,7 @@ class CoordinatorService:
                     ErrorCode.FAILED_PRECONDITION,
                     "aggregation is disabled (ENABLE_AGGREGATION=false)",
                 )
-            names = self._aggregate_targets(call.targets, ctx)
+            names = self.aggregate_targets(call.targets, ctx)
             trace.operation, trace.kind = call.operation.label, call.operation.kind
             trace.rule = "aggregate"
             deadline = self._deadline(ctx)
@@ -681,7 +681,7 @@ class CoordinatorService:
                 elapsed_ms=(self._clock() - started) * 1000,
             )
 
-    def _aggregate_targets(self, requested: Sequence[str], ctx: CallContext) -> tuple[str, ...]:
+    def aggregate_targets(self, requested: Sequence[str], ctx: CallContext) -> tuple[str, ...]:
         """The targets to ask: those named, else every enabled one the caller's key may reach
         (here, under every door, so no door can forget the key's target allowance)."""
         principal = ctx.principal

@@ -189,9 +189,7 @@ class FastPath:
     """Answers eligible requests; `None` from `try_answer` means: give it to the SDK,
     with `receive` replaced by the returned one (the body was already read)."""
 
-    def __init__(
-        self, door: McpDoor, *, loopback_only: bool, sessions: OpenSessions | None = None
-    ) -> None:
+    def __init__(self, door: McpDoor, *, loopback_only: bool, sessions: OpenSessions) -> None:
         self.door = door
         self.loopback_only = loopback_only
         self.sessions = sessions
@@ -257,7 +255,7 @@ class FastPath:
     async def _try_session(
         self, session_id: str, length: int, receive: Receive, send: Send, caller: Caller
     ) -> Receive | None:
-        transport = self.sessions.find(session_id) if self.sessions is not None else None
+        transport = self.sessions.find(session_id)
         if transport is None:
             return receive
         body, replay = await _read_body(receive, length)

@@ -406,10 +406,7 @@ class McpDoor:
             raise invalid_argument("arguments.context", "must be an object")
         inputs = call_inputs(incoming.caller.inputs, incoming.params)
         merged = {**(inputs.context or {}), **(context or {})} or None
-        settings = self.service.settings
-        await self._count_against(
-            call, *(name for name in settings.enabled_target_names if call.may_reach(name))
-        )
+        await self._count_against(call, *self.service.aggregate_targets((), call))
         try:
             result = await self.service.aggregate(
                 AggregateCall(Operation.parse(query=query, context=merged)), call, trace

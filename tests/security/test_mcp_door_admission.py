@@ -163,3 +163,35 @@ async def test_a_call_that_names_its_target_counts_against_the_keys_limit_there(
     ]
     assert refused
     assert float(refused[0].rsplit(" ", 1)[1]) == 2
+
+
+@pytest.mark.slow
+async def test_a_target_named_by_header_or_query_counts_against_its_limit_too(
+    shared_prod: SampleServer, shared_lab: SampleServer
+) -> None:
+    per_target = ApiKeyConfig(
+        id="per-target",
+        hash=hash_key(LIMITED_KEY),
+        scopes=("mcp",),
+        target_rates={"odoo_lab": RateLimitConfig(rate=1 / 60, burst=1)},
+    )
+    body = {
+        "jsonrpc": "2.0",
+        "id": 4,
+        "method": "tools/call",
+        "params": {"name": "list_skills", "arguments": {}, "_meta": ENVELOPE},
+    }
+    headers = {
+        **HEADERS,
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": "list_skills",
+        "X-API-Key": LIMITED_KEY,
+    }
+    async for item in keyed_coordinator(shared_prod, shared_lab, api_keys=(per_target,)):
+        async with httpx.AsyncClient(base_url=item.http_url) as client:
+            by_header = await client.post(
+                "/mcp", json=body, headers={**headers, "X-Coordinator-Target": "odoo_lab"}
+            )
+            by_query = await client.post("/mcp?target=odoo_lab", json=body, headers=headers)
+    assert by_header.json()["result"]["_meta"]["mcp-coordinator/routing"]["target"] == "odoo_lab"
+    assert "rate limit of per-target/odoo_lab exceeded" in by_query.json()["error"]["message"]

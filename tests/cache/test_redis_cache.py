@@ -192,9 +192,11 @@ async def test_stale_entry_from_memory_when_redis_lost_it(
 async def test_redis_stays_the_truth_over_local_copies(
     redis_server: RedisServer, clock: ManualClock
 ) -> None:
+    # A generous Redis timeout: under a loaded test run the default 0.1 s was once exceeded,
+    # and a timed-out read is a miss, which is not what this test is about.
     async with (
-        open_cache(redis_server.url, ttl=300, clock=clock) as writer,
-        open_cache(redis_server.url, ttl=300, clock=clock) as reader,
+        open_cache(redis_server.url, ttl=300, clock=clock, redis_timeout=2.0) as writer,
+        open_cache(redis_server.url, ttl=300, clock=clock, redis_timeout=2.0) as reader,
     ):
         await writer.put(key(), value={"version": 1}, target="odoo_prod")
         first = await reader.get(key())

@@ -1,8 +1,9 @@
 """One place that turns a finished request into its usage event, metrics and log line.
 
-`rpc.py` calls `RequestObserver.finished()` once per call, whichever door it
-came through and however it ended. Recording never blocks and never raises
-into the request (the usage recorder only enqueues).
+`rpc.py` and the MCP door call `RequestObserver.settled()` once per call, whichever
+door it came through and however it ended: a refused call is counted as a refusal,
+any other finished with its usage row. Recording never blocks and never raises into
+the request (the usage recorder only enqueues).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 
 from coordinator import tracing
 from coordinator.calls import CallContext
+from coordinator.errors import Refusal
 from coordinator.logs import log_decision
 from coordinator.metrics import Metrics
 from coordinator.refusals import RefusalLog
@@ -32,6 +34,24 @@ class RequestObserver:
         counted by reason, logged a few lines a second at most, no usage row."""
         self.metrics.observe_refusal(reason)
         self.refusal_log.refused(ctx, method, reason, message)
+
+    def settled(
+        self,
+        ctx: CallContext,
+        method: str,
+        trace: RequestTrace | None,
+        status_code: str,
+        started: float,
+        *,
+        error: str = "",
+        refusal: Refusal | None = None,
+    ) -> None:
+        """How every door reports a call once it ended: `refused()` for one turned away
+        before any work (`refusal`), else `finished()`."""
+        if refusal is not None:
+            self.refused(ctx, method, refusal.refusal, refusal.message)
+        else:
+            self.finished(ctx, method, trace, status_code, started, error=error)
 
     def finished(
         self,

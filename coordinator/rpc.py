@@ -98,7 +98,7 @@ def coordinator_handlers(
             started = time.perf_counter()
             trace = RequestTrace()
             code, message = "UNKNOWN", "internal error"
-            refusal = refusal_message = ""
+            refused: Refusal | None = None
             admitted = False
             try:
                 if ctx.door == "grpc":  # REST checked the JSON before decoding it
@@ -110,7 +110,7 @@ def coordinator_handlers(
                 code, message = "OK", ""
                 return response
             except Refusal as error:
-                code, refusal, refusal_message = error.code.name, error.refusal, error.message
+                refused = error
                 raise
             except CoordinatorError as error:
                 code, message = error.code.name, error.message
@@ -119,18 +119,15 @@ def coordinator_handlers(
                 code, message = "CANCELLED", "cancelled by the caller"
                 raise
             finally:
-                if observer is None:
-                    pass
-                elif refusal:
-                    observer.refused(ctx, method, refusal, refusal_message)
-                else:
-                    observer.finished(
+                if observer is not None:
+                    observer.settled(
                         ctx,
                         method,
                         trace if traced and admitted else None,
                         code,
                         started,
                         error=message,
+                        refusal=refused,
                     )
 
         return handle

@@ -519,13 +519,15 @@ class McpDoor:
                 code, message = "CANCELLED", "cancelled by the caller"
                 raise
             finally:
-                if self.observer is None:
-                    pass
-                elif refused is not None:  # counted as a refusal, and no usage row
-                    self.observer.refused(call, method, refused.refusal, refused.message)
-                else:
-                    self.observer.finished(
-                        call, method, trace if traced else None, code, started, error=message
+                if self.observer is not None:
+                    self.observer.settled(
+                        call,
+                        method,
+                        trace if traced else None,
+                        code,
+                        started,
+                        error=message,
+                        refusal=refused,
                     )
 
     # ------------------------------------------------------------------ list changes

@@ -174,6 +174,6 @@ def coordinator_handlers(
         "Route": handler("Route", route, scope="route", traced=True, target_of=_route_target),
         "Aggregate": handler("Aggregate", aggregate, scope="aggregate", traced=True),
         "Health": handler("Health", health, scope=None, traced=False),
-        "Status": handler("Status", status, scope="status", traced=False),
+        "Status": handler("Status", status, scope=("status", "dashboard"), traced=False),
         "Usage": handler("Usage", usage_report, scope=("status", "dashboard"), traced=False),
     }

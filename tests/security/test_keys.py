@@ -4,6 +4,7 @@ key without the scope or the target, the key id (never the key) in Status, metri
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 import grpc
 import httpx
@@ -11,9 +12,12 @@ import pytest
 from mcpcoordinator.v1 import coordinator_pb2 as pb
 from prometheus_client.parser import text_string_to_metric_families
 
+from coordinator.auth import hash_key
+from coordinator.config import ApiKeyConfig
 from tests.integration.conftest import Running
+from tests.support.mcp_servers import SampleServer
 
-from .conftest import OPS_KEY, REPORTER_KEY, VIEWER_KEY
+from .conftest import KEYS, OPS_KEY, REPORTER_KEY, VIEWER_KEY, keyed_coordinator
 
 
 def key(value: str) -> tuple[tuple[str, str]]:
@@ -171,3 +175,48 @@ async def test_decision_logs_and_metric_labels_carry_the_key_id_never_the_key(
         metrics = (await client.get("/metrics")).text
     assert 'mcpc_requests_by_key_total{key="reporter"} 1.0' in metrics
     assert REPORTER_KEY not in metrics
+
+
+DASHBOARD_KEY = "dashboard-key-only-that-scope-0123456789"
+ROUTE_KEY = "route-key-only-that-scope-0123456789ab"
+
+
+@pytest.fixture
+async def narrow(shared_prod: SampleServer, shared_lab: SampleServer) -> AsyncIterator[Running]:
+    """The keys of `keyed`, and two with one scope each: `dashboard`, `route`."""
+    keys = (
+        *KEYS,
+        ApiKeyConfig(id="screen", hash=hash_key(DASHBOARD_KEY), scopes=("dashboard",)),
+        ApiKeyConfig(id="router", hash=hash_key(ROUTE_KEY), scopes=("route",)),
+    )
+    async for item in keyed_coordinator(shared_prod, shared_lab, api_keys=keys):
+        yield item
+
+
+async def test_a_dashboard_key_reads_what_the_dashboard_shows_and_a_route_key_does_not(
+    narrow: Running,
+) -> None:
+    async with httpx.AsyncClient(base_url=narrow.http_url) as client:
+        # The dashboard page asks for both on every refresh.
+        usage = await client.get("/usage", headers={"X-API-Key": DASHBOARD_KEY})
+        status = await client.get("/status", headers={"X-API-Key": DASHBOARD_KEY})
+        refused = await client.get("/usage", headers={"X-API-Key": ROUTE_KEY})
+        refused_status = await client.get("/status", headers={"X-API-Key": ROUTE_KEY})
+        routed = await client.post(
+            "/route", json={"tool": "list_skills"}, headers={"X-API-Key": DASHBOARD_KEY}
+        )
+    assert (usage.status_code, status.status_code) == (200, 200)
+    assert set(status.json()["targets"]) == {"odoo_prod", "odoo_lab"}
+    assert (refused.status_code, refused_status.status_code) == (403, 403)
+    assert refused.json()["message"] == "API key 'router' lacks the 'status' scope"
+    assert routed.status_code == 403
+    await narrow.stub.Status(pb.StatusRequest(), metadata=key(DASHBOARD_KEY))
+    await narrow.stub.Usage(pb.UsageRequest(window_seconds=900), metadata=key(DASHBOARD_KEY))
+    assert (
+        await grpc_code(narrow.stub.Usage(pb.UsageRequest(), metadata=key(ROUTE_KEY)))
+        == grpc.StatusCode.PERMISSION_DENIED
+    )
+    assert (
+        await grpc_code(narrow.stub.Status(pb.StatusRequest(), metadata=key(ROUTE_KEY)))
+        == grpc.StatusCode.PERMISSION_DENIED
+    )

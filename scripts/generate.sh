@@ -45,12 +45,15 @@ cat > gen/ts/package.json <<JSON
   }
 }
 JSON
+# google/api comes from Google's genproto (not generated into gen/go); its
+# version is the one grpc v1.33.3 itself requires.
 cat > gen/go/go.mod <<GOMOD
 module github.com/insightpulseai/mcp-coordinator/gen/go
 
 go 1.19
 
 require (
+	google.golang.org/genproto v0.0.0-20200526211855-cb27e3aa2013
 	google.golang.org/grpc v1.33.3
 	google.golang.org/protobuf v1.28.1
 )

@@ -21,6 +21,7 @@ NODE = TOOLS / "node_modules" / ".bin" / "node"
 TSC = TOOLS / "node_modules" / ".bin" / "tsc"
 TS_CLIENT = TOOLS / "clients" / "coordinator-client.mts"
 GO_CLIENT = TOOLS / "clients" / "go-client"
+GO_WITH_GENPROTO = TOOLS / "clients" / "with-genproto"
 GO_MODULE = "github.com/insightpulseai/mcp-coordinator/gen/go"
 RUN_TIMEOUT = 60.0
 
@@ -73,18 +74,18 @@ async def calls_from(command: list[str], prod: SampleServer, lab: SampleServer) 
     return result
 
 
-def build_go_client(workdir: Path) -> Path:
-    """Builds tools/clients/go-client offline in GOPATH mode against gen/go and
-    Debian's Go packages (/usr/share/gocode), as a Go project would."""
+def build_go_program(source: Path, workdir: Path) -> Path:
+    """Builds a Go program from tools/clients offline in GOPATH mode against
+    gen/go and Debian's Go packages (/usr/share/gocode), as a Go project would."""
     gopath = workdir / "gopath"
     module_dir = gopath / "src" / GO_MODULE
     module_dir.parent.mkdir(parents=True)
     module_dir.symlink_to(REPO_ROOT / "gen" / "go")
-    (gopath / "src" / "go-client").symlink_to(GO_CLIENT)
-    binary = workdir / "go-client"
+    (gopath / "src" / source.name).symlink_to(source)
+    binary = workdir / source.name
     env = {**os.environ, "GO111MODULE": "off", "GOPATH": f"{gopath}:/usr/share/gocode"}
     subprocess.run(
-        ["go", "build", "-o", str(binary), "go-client"],
+        ["go", "build", "-o", str(binary), source.name],
         cwd=gopath,
         env=env,
         check=True,
@@ -120,6 +121,27 @@ def test_typescript_client_type_checks_against_the_generated_types() -> None:
 async def test_go_client_calls_the_coordinator(
     shared_prod: SampleServer, shared_lab: SampleServer, tmp_path: Path
 ) -> None:
-    binary = await asyncio.to_thread(build_go_client, tmp_path)
+    binary = await asyncio.to_thread(build_go_program, GO_CLIENT, tmp_path)
 
     assert await calls_from([str(binary)], shared_prod, shared_lab) == EXPECTED
+
+
+@pytest.mark.slow
+def test_go_package_works_next_to_googles_own_google_api_package(tmp_path: Path) -> None:
+    # gen/go does not carry its own copy of google/api: a program that imports
+    # Google's genproto too must start (one registration of google.api.http)
+    # and read the contract's HTTP rules through Google's extension type.
+    binary = build_go_program(GO_WITH_GENPROTO, tmp_path)
+
+    result = subprocess.run(
+        [str(binary)], capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "Route": "POST /route",
+        "Aggregate": "POST /aggregate",
+        "Health": "GET /health",
+        "Status": "GET /status",
+        "Usage": "GET /usage",
+    }

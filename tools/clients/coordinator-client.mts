@@ -1,6 +1,6 @@
 // A TypeScript client of the coordinator built on the generated package
 // (@mcp-coordinator/client, from gen/ts) and @connectrpc/connect-node over the
-// gRPC protocol. CI runs it against a real coordinator (tests/e2e/test_ts_client.py):
+// gRPC protocol. CI runs it against a real coordinator (tests/e2e/test_generated_clients.py):
 //
 //   node --preserve-symlinks tools/clients/coordinator-client.mts <host:port> <api-key>
 //

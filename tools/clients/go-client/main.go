@@ -1,6 +1,6 @@
 // Command go-client is a Go client of the coordinator built on the generated
 // package (gen/go) and grpc-go. CI runs it against a real coordinator
-// (tests/e2e/test_go_client.py):
+// (tests/e2e/test_generated_clients.py):
 //
 //	go-client <host:port> <api-key>
 //

@@ -7,7 +7,7 @@
 package coordinatorv1
 
 import (
-	_ "github.com/insightpulseai/mcp-coordinator/gen/go/google/api"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
-from coordinator.config import load_settings
+from coordinator.config import Settings, load_settings
 from tests.deploy.do_app_spec_schema import APP_SPEC
 from tests.deploy.dockerfile import final_stage
 from tests.support.mcp_servers import REPO_ROOT
@@ -21,6 +21,14 @@ from tests.support.mcp_servers import REPO_ROOT
 SPEC_PATH = REPO_ROOT / "infra" / "do" / "mcp-coordinator.yaml"
 SECRET_KEYS = {"COORDINATOR_API_KEY", "ODOO_PROD_MCP_URL", "ODOO_LAB_MCP_URL", "DATABASE_URL"}
 BINDING = re.compile(r"^\$\{(?P<component>[a-z0-9-]+)\.(?P<variable>[A-Z_]+)\}$")
+# What App Platform puts in the secrets and the cache binding at deploy time.
+FILLED = {
+    "COORDINATOR_API_KEY": "4f1c9e0b7a2d58e6c3b9f07a1d2e4c6b8a0f3e5d7c9b1a2f4e6d8c0b2a4f6e8d",
+    "ODOO_PROD_MCP_URL": "http://odoo-prod:8000/mcp",
+    "ODOO_LAB_MCP_URL": "http://odoo-lab:8000/mcp",
+    "DATABASE_URL": "postgresql://usage@db:25060/usage",
+    "REDIS_URL": "rediss://default:secret@cache:25061",
+}
 
 
 @pytest.fixture
@@ -115,26 +123,29 @@ def test_serves_the_domain(spec: dict[str, Any]) -> None:
     assert domain["type"] == "PRIMARY"
 
 
+def settings_of(spec: dict[str, Any]) -> Settings:
+    """The spec's variables, secrets and bindings filled in, as App Platform
+    gives them to the image, loaded as the coordinator's settings."""
+    env = dict(final_stage().env)
+    for key, item in envs(spec).items():
+        env[key] = FILLED.get(key, item.get("value", ""))
+    return load_settings(env=env)
+
+
 def test_the_environment_starts_the_coordinator_and_the_drain_fits(
     spec: dict[str, Any],
 ) -> None:
-    """The spec's variables, secrets and bindings filled in, as App Platform
-    gives them to the image, load as the coordinator's settings."""
-    env = dict(final_stage().env)
-    filled = {
-        "COORDINATOR_API_KEY": "4f1c9e0b7a2d58e6c3b9f07a1d2e4c6b8a0f3e5d7c9b1a2f4e6d8c0b2a4f6e8d",
-        "ODOO_PROD_MCP_URL": "http://odoo-prod:8000/mcp",
-        "ODOO_LAB_MCP_URL": "http://odoo-lab:8000/mcp",
-        "DATABASE_URL": "postgresql://usage@db:25060/usage",
-        "REDIS_URL": "rediss://default:secret@cache:25061",
-    }
-    for key, item in envs(spec).items():
-        env[key] = filled.get(key, item.get("value", ""))
-
-    settings = load_settings(env=env)
+    settings = settings_of(spec)
 
     assert settings.environment == "production"
     assert settings.target_names == ("odoo_prod", "odoo_lab")
-    assert settings.redis_url == filled["REDIS_URL"]
+    assert settings.redis_url == FILLED["REDIS_URL"]
     termination = service(spec)["termination"]
     assert termination["grace_period_seconds"] > settings.drain_seconds
+
+
+def test_without_the_cache_each_instance_keeps_its_share_of_the_rate_limits(
+    spec: dict[str, Any],
+) -> None:
+    # While Redis is unreachable every instance limits at rate / RATE_LIMIT_REPLICAS.
+    assert settings_of(spec).rate_limit_replicas == service(spec)["instance_count"]

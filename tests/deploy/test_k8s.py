@@ -169,6 +169,18 @@ def test_autoscaler_and_disruption_budget_keep_replicas(production: list[Object]
     assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
+def test_without_redis_each_pod_keeps_its_share_of_the_rate_limits(
+    production: list[Object],
+) -> None:
+    # While Redis is unreachable every pod limits at rate / RATE_LIMIT_REPLICAS.
+    deployment = one(production, "Deployment", "mcp-coordinator")
+    settings = load_settings(
+        env=pod_environment(production, SECRET_VALUES), config_path="/dev/null"
+    )
+
+    assert settings.rate_limit_replicas == deployment["spec"]["replicas"]
+
+
 def test_keys_and_urls_come_from_the_secret(production: list[Object]) -> None:
     container = coordinator_container(production)
     from_secret = {

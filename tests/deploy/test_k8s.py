@@ -84,7 +84,13 @@ def test_every_rendered_object_is_valid_kubernetes(kustomization: str) -> None:
     objects = render(kustomization)
 
     kinds = {o["kind"] for o in objects}
-    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"} <= kinds
+    assert {
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    } <= kinds
     assert "ConfigMap" in kinds
     for item in objects:
         kubernetes_validate.validate(item, KUBERNETES_VERSION, strict=True)
@@ -179,6 +185,24 @@ def test_without_redis_each_pod_keeps_its_share_of_the_rate_limits(
     )
 
     assert settings.rate_limit_replicas == deployment["spec"]["replicas"]
+
+
+def test_only_the_coordinator_pods_reach_redis(production: list[Object]) -> None:
+    policy = one(production, "NetworkPolicy", "mcp-coordinator-redis")["spec"]
+    redis_pods = one(production, "Deployment", "mcp-coordinator-redis")["spec"]["template"]
+    coordinator_pods = one(production, "Deployment", "mcp-coordinator")["spec"]["template"]
+    redis_port = one(production, "Service", "mcp-coordinator-redis")["spec"]["ports"][0]
+
+    assert policy["policyTypes"] == ["Ingress"]
+    assert policy["podSelector"]["matchLabels"].items() <= redis_pods["metadata"]["labels"].items()
+    (rule,) = policy["ingress"]
+    (source,) = rule["from"]
+    assert set(source) == {"podSelector"}  # this namespace only
+    admitted = source["podSelector"]["matchLabels"].items()
+    assert admitted <= coordinator_pods["metadata"]["labels"].items()
+    assert not admitted <= redis_pods["metadata"]["labels"].items()
+    assert rule["ports"] == [{"protocol": "TCP", "port": redis_port["port"]}]
+    assert redis_port["port"] == 6379
 
 
 def test_keys_and_urls_come_from_the_secret(production: list[Object]) -> None:

@@ -18,6 +18,8 @@ const state = {
   recent: [],
   nextPage: "",
   loading: false,
+  // A #request=... link opened before the first load shows its detail once the page has data.
+  detailPending: true,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -67,7 +69,13 @@ function askForKey(reason) {
   $("key-input").focus();
 }
 
-class Refused extends Error {}
+// 401: no key or a wrong one. 403: a valid key without the scope (or the target) asked for.
+class Refused extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
 
 async function getJson(path, params = {}) {
   const query = new URLSearchParams(
@@ -83,7 +91,7 @@ async function getJson(path, params = {}) {
     body = null;
   }
   if (response.status === 401 || response.status === 403) {
-    throw new Refused((body && body.message) || `HTTP ${response.status}`);
+    throw new Refused((body && body.message) || `HTTP ${response.status}`, response.status);
   }
   if (!response.ok) {
     throw new Error(`${path}: ${(body && body.message) || `HTTP ${response.status}`}`);
@@ -124,7 +132,20 @@ async function refresh() {
     $("board").hidden = false;
     render();
     $("updated").textContent = `Updated ${timeLabel(new Date().toISOString())}`;
+    if (state.detailPending) {
+      state.detailPending = false;
+      openRequestFromHash();
+    }
   } catch (error) {
+    if (error instanceof Refused && error.status === 403) {
+      // The key is valid: keep it, say what it lacks, and stop asking until something changes.
+      stopTimer();
+      showProblem(
+        `This key may not read the dashboard (${error.message}). ` +
+          "It needs the dashboard or status scope; use Change key to enter another.",
+      );
+      return;
+    }
     if (error instanceof Refused) {
       const hadKey = Boolean(apiKey());
       sessionStorage.removeItem(KEY_STORAGE);
@@ -549,6 +570,11 @@ function requestFromHash() {
   return match ? decodeURIComponent(match[1]) : "";
 }
 
+function openRequestFromHash() {
+  const id = requestFromHash();
+  if (id) showDetail(id).catch((e) => showProblem(e.message));
+}
+
 // --- wiring -------------------------------------------------------------------------------------
 
 function start() {
@@ -588,14 +614,8 @@ function start() {
     $("detail").hidden = true;
     history.replaceState(null, "", location.pathname);
   });
-  window.addEventListener("hashchange", () => {
-    const id = requestFromHash();
-    if (id) showDetail(id).catch((e) => showProblem(e.message));
-  });
-  refresh().then(() => {
-    const id = requestFromHash();
-    if (id) showDetail(id).catch((e) => showProblem(e.message));
-  });
+  window.addEventListener("hashchange", openRequestFromHash);
+  refresh();
 }
 
 document.addEventListener("DOMContentLoaded", start);

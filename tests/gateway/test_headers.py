@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import pytest
 
 from .service import RecordingService
+
+
+def assert_deadline_in(
+    service: RecordingService, seconds: float, sent: float, answered: float
+) -> None:
+    """The handler's deadline is `seconds` after a moment while the request was in flight."""
+    deadline = service.last.context.deadline
+    assert deadline is not None
+    assert sent + seconds - 1e-6 <= deadline <= answered + seconds + 1e-6
 
 
 async def test_api_key_and_grpc_metadata_reach_the_handler_and_nothing_else(
@@ -50,11 +60,14 @@ async def test_no_timeout_header_means_no_deadline(client: httpx.AsyncClient) ->
     ],
 )
 async def test_timeout_headers_set_the_deadline(
-    client: httpx.AsyncClient, headers: dict[str, str], seconds: float
+    client: httpx.AsyncClient, service: RecordingService, headers: dict[str, str], seconds: float
 ) -> None:
+    sent = time.monotonic()
     body = (await client.get("/v1/inspect", headers=headers)).json()
+    answered = time.monotonic()
 
-    assert seconds - 0.5 < body["time_remaining"] <= seconds
+    assert_deadline_in(service, seconds, sent, answered)
+    assert 0 <= body["time_remaining"] <= seconds
 
 
 @pytest.mark.parametrize(
@@ -122,11 +135,14 @@ async def test_request_id_is_returned_on_errors(client: httpx.AsyncClient) -> No
     ids=["hours", "nanoseconds"],
 )
 async def test_grpc_timeout_hours_and_nanoseconds_set_the_deadline(
-    client: httpx.AsyncClient, grpc_timeout: str, seconds: float
+    client: httpx.AsyncClient, service: RecordingService, grpc_timeout: str, seconds: float
 ) -> None:
+    sent = time.monotonic()
     body = (await client.get("/v1/inspect", headers={"Grpc-Timeout": grpc_timeout})).json()
+    answered = time.monotonic()
 
-    assert seconds - 0.5 < body["time_remaining"] <= seconds
+    assert_deadline_in(service, seconds, sent, answered)
+    assert 0 <= body["time_remaining"] <= seconds
 
 
 async def test_content_length_that_is_not_a_number_is_a_400(

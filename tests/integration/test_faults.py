@@ -8,7 +8,6 @@ layer that answers 503 or flaps, and flooded.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -64,19 +63,18 @@ async def test_frozen_primary_breaker_opens_then_failover_costs_almost_nothing(
         assert server_of(response) == "odoo_lab"
         assert response.routing.attempts[0].outcome == "timeout"
         slow_calls.append(elapsed)
-    assert all(PER_TRY <= t < PER_TRY + 0.5 for t in slow_calls), slow_calls
+    assert all(t >= PER_TRY for t in slow_calls), slow_calls  # each waited for its timeout
     status = await pair.stub.Status(pb.StatusRequest(), metadata=AUTH)
     assert status.targets["odoo_prod"].circuit == "open"
-    fast, direct = [], []
-    for _ in range(9):  # interleaved with the same call pinned to the lab: same noise
-        response, elapsed = await timed(pair, route(query="skills"))
+    for _ in range(3):
+        response = await pair.stub.Route(route(query="skills"), metadata=AUTH)
         assert server_of(response) == "odoo_lab"
-        assert response.routing.attempts[0].outcome == "skipped"
-        assert "circuit open" in response.routing.attempts[0].error
-        fast.append(elapsed)
-        direct.append((await timed(pair, route(query="skills", target="odoo_lab")))[1])
-    # Once the breaker is open the dead primary adds (almost) nothing.
-    assert statistics.median(fast) < statistics.median(direct) + 0.005
+        # Once the breaker is open the dead primary is not called: it costs no time at all.
+        skipped, answered = response.routing.attempts
+        assert (skipped.target, skipped.outcome) == ("odoo_prod", "skipped")
+        assert "circuit open" in skipped.error
+        assert skipped.latency_ms == 0
+        assert (answered.target, answered.outcome) == ("odoo_lab", "ok")
 
 
 async def test_mutating_call_that_may_have_run_is_not_replayed(

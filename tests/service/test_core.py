@@ -196,6 +196,36 @@ async def test_a_deadline_that_passed_before_any_attempt_is_deadline_exceeded(
     assert core.prod.tool_calls == []
 
 
+async def hang_for(target: ScriptedTarget, clock: ManualClock, seconds: float) -> None:
+    """Moves the clock by `seconds` once a call reaches `target`, as if it hung that long."""
+    await target.call_arrived.wait()
+    clock.advance(seconds)
+
+
+async def test_a_deadline_shorter_than_the_backoff_cuts_the_backoff_to_what_is_left() -> None:
+    policy = RetryPolicy(initial_backoff=100.0, max_backoff=100.0)
+    async for core in make_core(retry_policy=policy, request_timeout=2.0):
+        core.prod.behaviour = "refuse"  # refused at once: the clock has not moved
+        result = await core.service.route(SKILLS, CTX)
+        assert outcomes(result) == [("odoo_prod", "unavailable"), ("odoo_lab", "ok")]
+        assert core.slept == [2.0]  # the 2 s left of the request's time, not the 100 s backoff
+
+
+async def test_a_deadline_spent_by_a_hanging_target_ends_the_walk_there() -> None:
+    async for core in make_core(request_timeout=1.0):
+        core.prod.behaviour = "hang"
+
+        mover = asyncio.create_task(hang_for(core.prod, core.clock, 1.0))
+        with pytest.raises(CoordinatorError) as raised:
+            await core.service.route(SKILLS, CTX)
+        await mover
+        assert raised.value.code is ErrorCode.DEADLINE_EXCEEDED
+        assert raised.value.message.startswith(
+            "deadline exceeded before any target answered (odoo_prod: odoo_prod: timeout"
+        )
+        assert core.lab.tool_calls == []  # no time was left to ask it
+
+
 async def test_when_every_target_hangs_each_times_out_and_the_error_names_them(core: Core) -> None:
     core.prod.behaviour = "hang"
     core.lab.behaviour = "hang"

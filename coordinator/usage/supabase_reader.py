@@ -1,9 +1,12 @@
 """The Usage backing over Supabase: the report functions of `migrations/` (`sql_report`),
-called through the official client's `rpc()` (PostgREST's `POST /rest/v1/rpc/<function>`)."""
+called through the official client's `rpc()` (PostgREST's `POST /rest/v1/rpc/<function>`).
+
+All of them in one call of `usage_report_json` (migration 008), which answers their rows as one
+JSON value: PostgREST cuts the rows of a table-returning function at db-max-rows (1,000 by
+default on Supabase) without saying so, and one value cannot be cut."""
 
 from __future__ import annotations
 
-import asyncio
 from types import TracebackType
 from typing import Any
 
@@ -16,6 +19,8 @@ from coordinator.usage.report import UsageQuery, UsageReport
 from coordinator.usage.sink import SinkName
 from coordinator.usage.sql_report import as_json_arguments, function_calls, report_from_rows
 from coordinator.usage.supabase_sink import supabase_client
+
+REPORT_FUNCTION = "usage_report_json"
 
 
 class SupabaseReader:
@@ -55,22 +60,29 @@ class SupabaseReader:
             self._http = http
         return self._client
 
-    async def _call(self, function: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
-        response = await self._open().rpc(function, as_json_arguments(arguments)).execute()
-        rows = response.data
-        if not isinstance(rows, list):
+    async def _call(self, arguments: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        request = self._open().rpc(REPORT_FUNCTION, as_json_arguments(arguments))
+        answer = (await request.execute()).data
+        if not isinstance(answer, dict) or not all(isinstance(v, list) for v in answer.values()):
             raise CoordinatorError(
-                ErrorCode.UNAVAILABLE, f"Supabase answered {function} with no rows list"
+                ErrorCode.UNAVAILABLE, f"Supabase answered {REPORT_FUNCTION} with no rows"
             )
-        return rows
+        return answer
 
     async def report(self, query: UsageQuery) -> UsageReport:
+        # One call answers for every report function, whose arguments it takes by their names.
         calls = function_calls(query)
+        arguments = {name: value for each in calls.values() for name, value in each.items()}
+        arguments["p_recent_only"] = query.recent_only
         try:
-            results = await asyncio.gather(
-                *(self._call(function, arguments) for function, arguments in calls.items())
-            )
+            rows = await self._call(arguments)
         except APIError as exc:
+            if exc.code == "PGRST202":  # no such function: the migrations are not applied
+                raise CoordinatorError(
+                    ErrorCode.UNAVAILABLE,
+                    "Supabase has no usage report functions: run `mcp-coordinator migrate "
+                    f"--database-url <the project's Postgres URL>` ({exc.message or ''})",
+                ) from exc
             raise CoordinatorError(
                 ErrorCode.UNAVAILABLE,
                 f"Supabase refused the usage query: {exc.code or 'no code'} {exc.message or ''}",
@@ -79,4 +91,4 @@ class SupabaseReader:
             raise CoordinatorError(
                 ErrorCode.UNAVAILABLE, f"Supabase unavailable: {type(exc).__name__}: {exc}"
             ) from exc
-        return report_from_rows("supabase", query, dict(zip(calls, results, strict=True)))
+        return report_from_rows("supabase", query, rows)

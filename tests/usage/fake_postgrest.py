@@ -6,7 +6,9 @@ PostgreSQL the way PostgREST does:
 `json_populate_recordset` over the table's row type, restricted to the `columns` parameter, and
 `ON CONFLICT (<on_conflict>) DO NOTHING` when asked `Prefer: resolution=ignore-duplicates`.
 A function call passes the JSON body's keys as named arguments, each cast to the parameter's
-type, and answers the rows as a JSON array, as PostgREST does.
+type, and answers as PostgREST does: a function returning rows, the rows as a JSON array, cut at
+`max_rows` when given (PostgREST's db-max-rows, 1,000 by default on Supabase, cuts them without
+an error); a function returning one value, that value.
 A test can make it answer with an error instead, as PostgREST does when its database is down.
 """
 
@@ -43,9 +45,10 @@ def _identifier(name: str) -> str:
 
 
 class FakePostgrest:
-    def __init__(self, dsn: str, schema: str) -> None:
+    def __init__(self, dsn: str, schema: str, *, max_rows: int | None = None) -> None:
         self._dsn = dsn
         self.schema = schema
+        self.max_rows = max_rows
         self.requests: list[ReceivedRequest] = []
         self.failure: Failure | None = None
         self._runner: web.AppRunner | None = None
@@ -138,7 +141,7 @@ class FakePostgrest:
     async def _call_function(self, function: str, body: dict[str, Any]) -> web.Response:
         assert self._db is not None
         found = await self._db.fetchrow(
-            "SELECT p.proargnames AS names,"
+            "SELECT p.proargnames AS names, p.proretset AS returns_rows,"
             " array(SELECT format_type(t, NULL) FROM unnest(p.proargtypes) t) AS types"
             " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
             " WHERE n.nspname = $1 AND p.proname = $2",
@@ -154,10 +157,13 @@ class FakePostgrest:
             f"{_identifier(name)} => ($1::json ->> {_literal(name)})::{types[name]}"
             for name in body
         )
-        sql = (
-            f"SELECT coalesce(json_agg(_), '[]'::json)::text "
-            f"FROM {_identifier(function)}({arguments}) _"
-        )
+        call = f"{_identifier(function)}({arguments})"
+        if found["returns_rows"]:
+            limit = "" if self.max_rows is None else f" LIMIT {int(self.max_rows)}"
+            rows = f"(SELECT * FROM {call}{limit}) _"
+            sql = f"SELECT coalesce(json_agg(_), '[]'::json)::text FROM {rows}"
+        else:
+            sql = f"SELECT to_json({call})::text"
         try:
             rows = await self._db.fetchval(sql, json.dumps(body))
         except asyncpg.PostgresError as exc:

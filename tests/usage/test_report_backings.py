@@ -10,11 +10,13 @@ import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from coordinator.usage import PostgresSink, UsageAttempt, UsageEvent
 from coordinator.usage.postgres_reader import PostgresReader
 from coordinator.usage.report import UsageFilter, UsageQuery, UsageReader, UsageReport
+from coordinator.usage.sql_report import as_json_arguments, series_arguments
 from coordinator.usage.supabase_reader import SupabaseReader
 from coordinator.usage.window import report_from_events
 from tests.usage.conftest import DSN
@@ -23,8 +25,10 @@ from tests.usage.fake_postgrest import FakePostgrest
 NOW = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
 
 
-def varied_events(count: int, seed: int = 13) -> list[UsageEvent]:
-    """Events over the last three hours, every field varied, some sharing one instant."""
+def varied_events(
+    count: int, seed: int = 13, span: timedelta = timedelta(hours=3)
+) -> list[UsageEvent]:
+    """Events over the last `span` (three hours), every field varied, some sharing one instant."""
     chance = random.Random(seed)
     events = []
     shared_instant = NOW - timedelta(minutes=7, microseconds=123)
@@ -32,7 +36,7 @@ def varied_events(count: int, seed: int = 13) -> list[UsageEvent]:
         when = (
             shared_instant
             if n % 25 == 0
-            else NOW - timedelta(microseconds=chance.randrange(3 * 3600 * 1_000_000))
+            else NOW - timedelta(microseconds=chance.randrange(span // timedelta(microseconds=1)))
         )
         target = chance.choice(["odoo_prod", "odoo_lab", "odoo_lab", ""])
         failover = target != "" and chance.random() < 0.2
@@ -177,3 +181,39 @@ async def test_pages_of_recent_cover_every_event_once_newest_first(
         asked = dataclasses.replace(asked, before=report.next_page)
     expected = sorted(((e.time, e.request_id) for e in stored), reverse=True)
     assert seen == expected
+
+
+@pytest.mark.slow
+async def test_a_day_in_minutes_through_supabase_is_not_cut_at_postgrests_max_rows(
+    schema: str,
+) -> None:
+    """PostgREST answers at most db-max-rows rows of a table function (1,000 on Supabase),
+    silently; the Supabase reader's functions answer one value, which it cannot cut."""
+    stored = varied_events(3000, seed=24, span=timedelta(hours=24))
+    sink = PostgresSink(DSN, schema=schema)
+    try:
+        await sink.write(stored)
+    finally:
+        await sink.close()
+    end = NOW + timedelta(minutes=1)
+    asked = UsageQuery(start=end - timedelta(hours=24), end=end, bucket_seconds=60)
+    expected = report_from_events(stored, asked)
+    assert len(expected.series) + len(expected.totals) > 2000
+
+    async with (
+        FakePostgrest(DSN, schema, max_rows=1000) as fake,
+        SupabaseReader(fake.url, "service-role-key-for-tests", schema=schema) as supabase,
+        PostgresReader(DSN, schema=schema) as postgres,
+    ):
+        # The table function through PostgREST: cut at 1,000 rows.
+        async with httpx.AsyncClient(base_url=fake.url) as client:
+            table = await client.post(
+                "/rest/v1/rpc/usage_rollup_series",
+                json=as_json_arguments(series_arguments(asked)),
+                headers={"Content-Profile": schema},
+            )
+        assert len(table.json()) == 1000
+        from_supabase = await supabase.report(asked)
+        from_postgres = await postgres.report(asked)
+    assert same_source(from_supabase) == expected
+    assert same_source(from_postgres) == expected

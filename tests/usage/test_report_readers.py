@@ -33,7 +33,7 @@ async def postgrest(schema: str) -> AsyncIterator[FakePostgrest]:
         yield fake
 
 
-async def test_supabase_calls_the_report_functions_through_postgrest_rpc(
+async def test_supabase_asks_for_the_report_in_one_postgrest_rpc_call(
     postgrest: FakePostgrest,
 ) -> None:
     async with SupabaseReader(postgrest.url, SERVICE_ROLE_KEY, schema=postgrest.schema) as reader:
@@ -41,20 +41,16 @@ async def test_supabase_calls_the_report_functions_through_postgrest_rpc(
 
     assert report.source == "supabase"
     assert report.recent == ()
-    calls = {r.path: r for r in postgrest.requests}
-    assert set(calls) == {
-        "/rest/v1/rpc/usage_rollup_series",
-        "/rest/v1/rpc/usage_rollup_doors",
-        "/rest/v1/rpc/usage_rollup_breakdown",
-        "/rest/v1/rpc/usage_recent",
-    }
-    recent = calls["/rest/v1/rpc/usage_recent"]
-    assert recent.method == "POST"
-    assert recent.headers["apikey"] == SERVICE_ROLE_KEY
-    assert recent.headers["content-profile"] == postgrest.schema
-    assert recent.body == {
+    # One call: one JSON value, which PostgREST's row limit (db-max-rows) cannot cut.
+    [call] = postgrest.requests
+    assert call.path == "/rest/v1/rpc/usage_report_json"
+    assert call.method == "POST"
+    assert call.headers["apikey"] == SERVICE_ROLE_KEY
+    assert call.headers["content-profile"] == postgrest.schema
+    assert call.body == {
         "p_start": "2026-11-30T11:01:00+00:00",
         "p_end": "2026-11-30T12:01:00+00:00",
+        "p_bucket_seconds": 60,
         "p_target": None,
         "p_door": "grpc",
         "p_key_id": None,
@@ -63,8 +59,8 @@ async def test_supabase_calls_the_report_functions_through_postgrest_rpc(
         "p_limit": 11,
         "p_before_time": None,
         "p_before_request_id": None,
+        "p_recent_only": False,
     }
-    assert calls["/rest/v1/rpc/usage_rollup_series"].body["p_bucket_seconds"] == 60
 
 
 async def test_supabase_refusing_the_query_is_unavailable_with_its_reason(
@@ -110,3 +106,16 @@ async def test_a_schema_without_the_report_functions_says_so(schema: str) -> Non
     assert raised.value.code is ErrorCode.UNAVAILABLE
     assert "usage_" in raised.value.message
     assert "does not exist" in raised.value.message
+
+
+async def test_supabase_without_the_report_functions_says_to_migrate(schema: str) -> None:
+    async with (
+        FakePostgrest(DSN, f"{schema}_missing") as bare,
+        SupabaseReader(bare.url, SERVICE_ROLE_KEY, schema=bare.schema) as reader,
+    ):
+        with pytest.raises(CoordinatorError) as raised:
+            await reader.report(QUERY)
+    assert raised.value.code is ErrorCode.UNAVAILABLE
+    assert raised.value.message.startswith(
+        "Supabase has no usage report functions: run `mcp-coordinator migrate --database-url"
+    )

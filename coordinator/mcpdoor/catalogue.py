@@ -35,7 +35,7 @@ Kind = Literal["tools", "resources", "prompts"]
 ChangeListener = Callable[[Kind], None]
 
 SEPARATOR = "__"
-MAX_NAME_CHARS = 128  # MCP's limit on tool names
+MCP_TOOL_NAME_CHARS = 128  # MCP's limit on a tool name as hosts see it (an operation's is 256)
 MAX_LIST_PAGES = 20
 _NO_TOOLS: Mapping[str, ToolInfo] = MappingProxyType({})
 _CHANGED: dict[str, Kind] = {
@@ -63,7 +63,7 @@ class Entry:
 
 
 def prefixed(target: str, name: str) -> str:
-    return f"{target}{SEPARATOR}{name}"[:MAX_NAME_CHARS]
+    return f"{target}{SEPARATOR}{name}"[:MCP_TOOL_NAME_CHARS]
 
 
 def merge_named(

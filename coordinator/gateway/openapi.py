@@ -22,6 +22,8 @@ from google.protobuf.descriptor import (
     ServiceDescriptor,
 )
 
+from coordinator import __version__
+
 from .jsonmap import (
     INT32_TYPES,
     INT64_TYPES,
@@ -363,7 +365,7 @@ def openapi_document(
     services: Iterable[ServiceDescriptor],
     *,
     title: str = "MCP Coordinator",
-    version: str = "0.1.0",
+    version: str = __version__,
     public_methods: Sequence[str] = ("Health",),
 ) -> Schema:
     """The OpenAPI 3.1 document of every google.api.http binding of `services`.

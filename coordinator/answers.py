@@ -2,10 +2,13 @@
 
 Both doors carry an answer as `google.protobuf.Value`, and protobuf parsers
 (ours, and every generated client's by default) stop at 100 levels of message
-nesting: two per JSON level. So the coordinator delivers answers nested at
-most `MAX_ANSWER_DEPTH` JSON levels deep, and at most `max_answer_bytes` of
-JSON text, on every door. A larger answer is refused with the truth: the call
-ran on the target; it is neither cached nor repeated on another target.
+nesting. A JSON array costs two of them (Value, ListValue) and an object three
+(Value, Struct, its map entry), and AggregateResponse wraps each answer in one
+more map entry: 32 levels of objects is the most every door can carry, so the
+coordinator delivers answers nested at most `MAX_ANSWER_DEPTH` (32) JSON levels
+deep, objects and arrays alike, and at most `max_answer_bytes` of JSON text. A
+larger answer is refused with the truth: the call ran on the target; it is
+neither cached nor repeated on another target.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import orjson
 
 from coordinator.errors import CoordinatorError, ErrorCode
 
-# The depth of the answer as JSON (`{"a": [1]}` is 2 deep). 40 keeps AggregateResponse,
-# whose map entries add a level each, well inside a default parser's 100 levels.
-MAX_ANSWER_DEPTH = 40
+# The depth of the answer as JSON (`{"a": [1]}` is 2 deep). 33 levels of objects already
+# break AggregateResponse in a default parser (tests/unit/test_answers.py measures it).
+MAX_ANSWER_DEPTH = 32
+# ErrorInfo reasons of an answer that ran but cannot be delivered.
+UNDELIVERABLE_REASONS = frozenset({"ANSWER_TOO_DEEP", "ANSWER_TOO_LARGE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +80,12 @@ def check_deliverable(target: str, data: Any, *, max_bytes: int) -> None:
         reason, limit = "ANSWER_TOO_LARGE", str(max_bytes)
     else:
         return
-    raise CoordinatorError(
+    raise undeliverable(target, why, reason=reason, limit=limit)
+
+
+def undeliverable(target: str, why: str, *, reason: str, limit: str) -> CoordinatorError:
+    """OUT_OF_RANGE for an answer of `target` that no door can deliver: the call ran."""
+    return CoordinatorError(
         ErrorCode.OUT_OF_RANGE,
         f"the call ran on {target}, but its answer cannot be delivered: {why};"
         " it was not cached and not repeated on another target",

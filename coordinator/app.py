@@ -149,6 +149,7 @@ class Coordinator:
                 targets,
                 ProbePolicy(interval=settings.probe_interval, timeout=settings.probe_timeout),
                 on_change=self.service.on_probe,
+                on_reached=self.service.on_probe_reached,
             )
         )
         observer = self.observer = RequestObserver(recorder, self.metrics)

@@ -3,11 +3,12 @@
 Opens after `failure_threshold` consecutive failures; after `open_seconds` it
 lets one trial call through (half-open); a success closes it, a failed trial
 re-opens it with the wait doubled, up to `max_open_seconds` (Envoy's
-outlier-detection shape). Only the trial's failure doubles the wait: calls that
-started before the breaker opened and fail afterwards say nothing new about the
-target. A health probe that succeeds while the breaker is open ends the wait:
-the next call goes through as the trial. The clock is injected so tests never
-sleep.
+outlier-detection shape). Only a call that started after the wait, the trial or
+a call that failed before it could claim the trial (at its tools/list), doubles
+the wait: calls that started before the breaker opened and fail afterwards, even
+long afterwards, say nothing new about the target. A health probe that reaches
+the target while the breaker is open ends the wait: the next call goes through
+as the trial. The clock is injected so tests never sleep.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class CircuitBreaker:
         self._open_until = 0.0
         self._open_seconds = policy.open_seconds
         self._opened = False
+        self._tripped_at = 0.0
         self._probe_in_flight = False
 
     @property
@@ -70,13 +72,15 @@ class CircuitBreaker:
         self._probe_in_flight = False
         self._open_seconds = self._policy.open_seconds
 
-    def record_failure(self, *, trial: bool = False) -> None:
-        """A call failed; `trial` when it was the half-open trial `allows_request` granted."""
+    def record_failure(self, *, trial: bool = False, started_at: float | None = None) -> None:
+        """A call failed; `trial` when it was the half-open trial `allows_request` granted,
+        `started_at` (on this breaker's clock) when the call began, if known."""
         if self._opened:
-            # After the wait, the trial (or, with none in flight, any call) failing says the
-            # target is still down: wait longer. Otherwise this is a late failure of a call
-            # that started before the breaker opened, or after a trial already re-opened it.
-            if self.state == "half_open" and (trial or not self._probe_in_flight):
+            # After the wait, the trial (or, with none in flight, a call that started after
+            # the trip) failing says the target is still down: wait longer. Anything else is
+            # a late failure of a call that started before the breaker (re-)opened.
+            late = started_at is not None and started_at < self._tripped_at
+            if self.state == "half_open" and (trial or not (self._probe_in_flight or late)):
                 self._open_seconds = min(self._open_seconds * 2, self._policy.max_open_seconds)
                 self._trip()
             return
@@ -92,4 +96,5 @@ class CircuitBreaker:
     def _trip(self) -> None:
         self._opened = True
         self._probe_in_flight = False
-        self._open_until = self._clock() + self._open_seconds
+        self._tripped_at = self._clock()
+        self._open_until = self._tripped_at + self._open_seconds

@@ -60,6 +60,8 @@ class ProbeState:
 
 # Called as (target, healthy, reason) when a verdict changes.
 ProbeListener = Callable[[str, bool, str], None]
+# Called as (target) after every probe that reached the target, verdict changed or not.
+ReachedListener = Callable[[str], None]
 
 
 class HealthProber:
@@ -71,12 +73,14 @@ class HealthProber:
         policy: ProbePolicy,
         *,
         on_change: ProbeListener | None = None,
+        on_reached: ReachedListener | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = jitter,
     ) -> None:
         self._targets = targets
         self._policy = policy
         self._on_change = on_change
+        self._on_reached = on_reached
         self._sleep = sleep
         self._rng = rng
         self.states = {name: ProbeState(policy) for name in targets}
@@ -111,6 +115,8 @@ class HealthProber:
                 log.warning("target %s is unhealthy: %s", name, state.reason)
             if self._on_change is not None:
                 self._on_change(name, state.healthy, state.reason)
+        if error is None and self._on_reached is not None:
+            self._on_reached(name)
 
     async def _run(self, name: str) -> None:
         policy = self._policy

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from coordinator import __version__, tracing
-from coordinator.answers import check_deliverable
+from coordinator.answers import UNDELIVERABLE_REASONS, check_deliverable
+from coordinator.auth import RefusedKey
 from coordinator.breaker import CircuitBreaker, CircuitState
 from coordinator.cache import (
     CacheEntry,
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 # What one attempt on one target came to (Attempt.outcome in the proto):
 # ok, error_result (a tool result with isError), cached, skipped (not tried: why is in `error`),
 # timeout, unavailable, overloaded (the target's cap), unknown (may have run; not repeated),
-# mcp_error (an MCP error answer).
+# mcp_error (an MCP error answer), undeliverable (it ran and answered past the answer limits).
 AttemptOutcome = Literal[
     "ok",
     "error_result",
@@ -69,6 +70,7 @@ AttemptOutcome = Literal[
     "overloaded",
     "unknown",
     "mcp_error",
+    "undeliverable",
 ]
 
 
@@ -195,8 +197,14 @@ class _Plan:
     cache_key: str | None
 
 
-class _Moved(Exception):
-    """An attempt failed in a way that lets the request try the next candidate."""
+class _NoAnswer(Exception):
+    """A target gave no answer: the request may try the next candidate, unless the
+    attempt's outcome is "unknown" (the call may have run and changes data).
+
+    Raised inside one attempt (`_plan`, `_call_target`), and handed to `_route` and
+    `_ask_one` as a value by `_traced_attempt`, so that they read as a walk over
+    candidates and outcomes, not as exception handling.
+    """
 
     def __init__(self, attempt: Attempt, *, timed_out: bool = False) -> None:
         self.attempt = attempt
@@ -262,6 +270,13 @@ class CoordinatorService:
         if healthy:
             state.breaker.probe_succeeded()
 
+    def on_probe_reached(self, name: str) -> None:
+        """A health probe reached target `name`: if its breaker is open (calls failed while
+        probes kept passing), the next call goes through as a trial."""
+        state = self._targets.get(name)
+        if state is not None:
+            state.breaker.probe_succeeded()
+
     def is_reachable(self, name: str) -> bool:
         """False while health probes say target `name` is down, its breaker is open, or it
         is disabled."""
@@ -321,10 +336,9 @@ class CoordinatorService:
                 continue
             other_data = self._other_data(decision, name)
             if other_data:
-                try:
-                    changes_data = await self._may_change_data(decision, name, operation, deadline)
-                except _Moved as moved:  # its tool list cannot be read: it cannot answer
-                    attempts.append(moved.attempt)
+                changes_data = await self._may_change_data(decision, name, operation, deadline)
+                if isinstance(changes_data, _NoAnswer):  # no tool list: it cannot answer either
+                    attempts.append(changes_data.attempt)
                     continue
                 if changes_data:
                     attempts.append(Attempt(name, "skipped", 0.0, other_data))
@@ -334,18 +348,24 @@ class CoordinatorService:
                 attempts.append(Attempt(name, "skipped", 0.0, "retry budget exhausted"))
                 break
             retry_number, live_attempts = live_attempts, live_attempts + 1
+            started = self._clock()
             try:
                 if retry_number:
                     await self._backoff(retry_number, deadline)
-                data, attempt = await self._traced_attempt(name, operation, call.no_cache, deadline)
-            except _Moved as moved:
-                attempts.append(moved.attempt)
-                if moved.attempt.outcome == "unknown":
-                    raise _outcome_unknown(moved) from None
-                continue
+                tried = await self._traced_attempt(name, operation, call.no_cache, deadline)
+            except CoordinatorError as error:  # it answered: an MCP error, or past the limits
+                outcome = _refused_outcome(error)
+                attempts.append(Attempt(name, outcome, self._ms_since(started), error.message))
+                raise
             finally:
                 if retry_number:
                     self._retry_budget.release()
+            if isinstance(tried, _NoAnswer):
+                attempts.append(tried.attempt)
+                if tried.attempt.outcome == "unknown":
+                    raise _outcome_unknown(tried)
+                continue
+            data, attempt = tried
             attempts.append(attempt)
             return self._answer(trace, decision, name, data, cached=attempt.outcome == "cached")
         entry = None if call.no_cache else await self._stale_answer(decision, operation)
@@ -403,7 +423,7 @@ class CoordinatorService:
 
     async def _may_change_data(
         self, decision: Decision, name: str, operation: Operation, deadline: float
-    ) -> bool:
+    ) -> bool | _NoAnswer:
         """Whether the call may change data, judged on every tool list at hand:
         the first choice's (when known) and `name`'s. Fails closed."""
         verdicts = []
@@ -414,7 +434,10 @@ class CoordinatorService:
                 verdicts.append(self._plan_with(target, operation, target.tools_cached).read_only)
         state = self._targets[name]
         timeout = min(state.per_try_timeout, max(0.0, deadline - self._clock()))
-        verdicts.append((await self._plan(state, operation, timeout, self._clock())).read_only)
+        try:
+            verdicts.append((await self._plan(state, operation, timeout, self._clock())).read_only)
+        except _NoAnswer as no_answer:
+            return no_answer
         return not all(verdicts)
 
     def _known_cache_key(self, name: str, operation: Operation) -> str | None:
@@ -436,33 +459,33 @@ class CoordinatorService:
 
     async def _traced_attempt(
         self, name: str, operation: Operation, no_cache: bool, deadline: float
-    ) -> tuple[Any, Attempt]:
-        """`_attempt` inside its client span (coordinator.tracing)."""
-        target = self._targets[name].target
+    ) -> tuple[Any, Attempt] | _NoAnswer:
+        """One target's answer (live or cached) and the attempt that got it, or why there
+        is none; the attempt runs inside its client span (coordinator.tracing). Raises
+        `CoordinatorError` when the target answered with an MCP error or an answer that
+        cannot be delivered."""
+        state = self._targets[name]
+        if not state.breaker.is_available():  # not called: no client span
+            return _NoAnswer(Attempt(name, "skipped", 0.0, "circuit open"))
+        target = state.target
         with tracing.attempt_span(
             name, target.transport, operation, target.config.query_tool
         ) as span:
             try:
-                data, attempt = await self._attempt(name, operation, no_cache, deadline)
-            except _Moved as moved:
-                span.finished(moved.attempt)
-                raise
+                data, attempt = await self._attempt(state, operation, no_cache, deadline)
+            except _NoAnswer as no_answer:
+                span.finished(no_answer.attempt)
+                return no_answer
             span.finished(attempt)
             return data, attempt
 
     async def _attempt(
-        self, name: str, operation: Operation, no_cache: bool, deadline: float
+        self, state: _TargetState, operation: Operation, no_cache: bool, deadline: float
     ) -> tuple[Any, Attempt]:
-        """One target's answer (live or cached) and the attempt that got it.
-
-        Raises `_Moved` when the target gave no answer, `CoordinatorError` when it
-        answered with an MCP error or an answer that cannot be delivered.
-        """
-        state = self._targets[name]
+        """Raises `_NoAnswer` when the target gave no answer."""
+        name = state.target.name
         # Only a call that reaches the target claims a half-open breaker's trial
         # (in `_call_target`): a cache hit or a coalesced wait has no outcome to report.
-        if not state.breaker.is_available():
-            raise _Moved(Attempt(name, "skipped", 0.0, "circuit open"))
         timeout = min(state.per_try_timeout, max(0.0, deadline - self._clock()))
         started = self._clock()
         plan = await self._plan(state, operation, timeout, started)
@@ -504,7 +527,8 @@ class CoordinatorService:
             try:
                 tools = await target.list_tools(timeout=budget)
             except TargetUnavailable as exc:
-                raise self._failed(state, exc, started, read_only=True) from None
+                self._settle(state, started, answered=False, error=str(exc))
+                raise self._no_answer_from(state, exc, started, read_only=True) from None
             except McpErrorResponse:
                 pass  # tools/list failed on the target's side: plan without schemas
         return self._plan_with(target, operation, tools)
@@ -530,59 +554,73 @@ class CoordinatorService:
         """Calls the target with what is left of the attempt's `budget` (seconds)."""
         name = state.target.name
         if state.in_flight >= state.max_in_flight:
-            raise _Moved(
+            raise _NoAnswer(
                 Attempt(name, "overloaded", 0.0, f"{state.max_in_flight} calls already in flight")
             )
         trial = state.breaker.state == "half_open"
         if not state.breaker.allows_request():
-            raise _Moved(Attempt(name, "skipped", 0.0, "circuit open"))
+            raise _NoAnswer(Attempt(name, "skipped", 0.0, "circuit open"))
         remaining = max(0.001, budget - (self._clock() - started))
+        answered: bool | None = None  # the target's verdict; None: cancelled before one
+        error = ""
         state.in_flight += 1  # no await between the check and this: the cap holds under races
         try:
             data = await state.target.request(plan.method, plan.params, timeout=remaining)
+            answered = True
         except TargetUnavailable as exc:
-            raise self._failed(state, exc, started, read_only=plan.read_only, trial=trial) from None
+            answered, error = False, str(exc)
+            raise self._no_answer_from(state, exc, started, read_only=plan.read_only) from None
         except McpErrorResponse as exc:
-            # The target answered: an MCP error is a result, not an outage.
-            state.breaker.record_success()
-            state.stats.record((self._clock() - started) * 1000)
+            answered = True  # an MCP error is a result, not an outage
             raise _mcp_error(name, exc) from None
-        except BaseException:
-            if trial:  # cancelled before an outcome: the trial goes back
-                state.breaker.release_probe()
-            raise
         finally:
             state.in_flight -= 1
-        state.breaker.record_success()
-        state.stats.record(self._ms_since(started))
+            self._settle(state, started, answered=answered, error=error, trial=trial)
         # Checked before the answer is cached or converted: past the limits no door could
         # deliver it, and since the call ran it must not be repeated elsewhere.
         check_deliverable(name, data, max_bytes=self.settings.max_answer_bytes)
         return data
 
-    def _failed(
+    def _settle(
         self,
         state: _TargetState,
-        exc: TargetUnavailable,
         started: float,
         *,
-        read_only: bool,
+        answered: bool | None,
+        error: str = "",
         trial: bool = False,
-    ) -> _Moved:
+    ) -> None:
+        """The one place a call's outcome reaches the target's breaker and stats: it
+        answered (a result or an MCP error), it failed, or (None) it was cancelled before
+        either, which gives a claimed half-open trial back."""
+        breaker = state.breaker
+        if answered is None:
+            if trial:
+                breaker.release_probe()
+            return
+        state.stats.record(self._ms_since(started), None if answered else error)
+        if answered:
+            breaker.record_success()
+            return
+        was_closed = breaker.state == "closed"
+        breaker.record_failure(trial=trial, started_at=started)
+        if was_closed and breaker.state == "open":
+            log.warning(
+                "target %s: circuit opened after repeated failures (%s)", state.target.name, error
+            )
+
+    def _no_answer_from(
+        self, state: _TargetState, exc: TargetUnavailable, started: float, *, read_only: bool
+    ) -> _NoAnswer:
         name = state.target.name
-        elapsed = (self._clock() - started) * 1000
-        was_closed = state.breaker.state == "closed"
-        state.breaker.record_failure(trial=trial)
-        if was_closed and state.breaker.state == "open":
-            log.warning("target %s: circuit opened after repeated failures (%s)", name, exc)
-        state.stats.record(elapsed, str(exc))
+        elapsed = self._ms_since(started)
         timeout = isinstance(exc, TargetTimeout)
         outcome: AttemptOutcome
         if not may_move_on(may_have_run=exc.may_have_run, read_only=read_only):
             outcome = "unknown"
         else:
             outcome = "timeout" if timeout else "unavailable"
-        return _Moved(Attempt(name, outcome, elapsed, str(exc)), timed_out=timeout)
+        return _NoAnswer(Attempt(name, outcome, elapsed, str(exc)), timed_out=timeout)
 
     async def _backoff(self, retry_number: int, deadline: float) -> None:
         delay = backoff_seconds(self._retry_policy, retry_number, self._rng)
@@ -713,20 +751,25 @@ class CoordinatorService:
     async def _ask_one(
         self, name: str, call: AggregateCall, deadline: float
     ) -> tuple[Any, Attempt]:
-        state = self._targets[name]
-        if state.probe_reason:
-            failure = TargetFailure(ErrorCode.UNAVAILABLE, f"{name}: {state.probe_reason}")
-            return failure, Attempt(name, "skipped", 0.0, state.probe_reason)
+        why_skipped = _why_unavailable(self._targets[name])
+        if why_skipped:
+            # As in Route: a fresh cached answer of a read-only call still serves.
+            data = await self._fresh_cached(name, call.operation, call.no_cache)
+            if data is not None:
+                return data, Attempt(name, "cached", 0.0, f"{why_skipped}; answered from cache")
+            failure = TargetFailure(ErrorCode.UNAVAILABLE, f"{name}: {why_skipped}")
+            return failure, Attempt(name, "skipped", 0.0, why_skipped)
         started = self._clock()
         try:
-            return await self._traced_attempt(name, call.operation, call.no_cache, deadline)
-        except _Moved as moved:
-            attempt = moved.attempt
+            tried = await self._traced_attempt(name, call.operation, call.no_cache, deadline)
+        except CoordinatorError as error:
+            attempt = Attempt(name, _refused_outcome(error), self._ms_since(started), error.message)
+            return TargetFailure(error.code, error.message), attempt
+        if isinstance(tried, _NoAnswer):
+            attempt = tried.attempt
             code = ATTEMPT_FAILURE_CODES.get(attempt.outcome, ErrorCode.UNAVAILABLE)
             return TargetFailure(code, attempt.error or attempt.outcome), attempt
-        except CoordinatorError as error:
-            attempt = Attempt(name, "mcp_error", self._ms_since(started), error.message)
-            return TargetFailure(error.code, error.message), attempt
+        return tried
 
     # -- Health and Status ---------------------------------------------------------
 
@@ -823,10 +866,11 @@ def _reachable_by_caller(decision: Decision, ctx: CallContext) -> Decision:
     if len(chain) == len(decision.chain):
         return decision
     if not chain:
-        raise CoordinatorError(
+        raise RefusedKey(
             ErrorCode.PERMISSION_DENIED,
             f"API key {ctx.key_id!r} may not reach {', '.join(decision.chain)},"
             f" where this request routes ({decision.reason})",
+            "target_not_allowed",
         )
     return dataclasses.replace(
         decision,
@@ -835,14 +879,19 @@ def _reachable_by_caller(decision: Decision, ctx: CallContext) -> Decision:
     )
 
 
-def _outcome_unknown(moved: _Moved) -> CoordinatorError:
-    attempt = moved.attempt
-    code = ErrorCode.DEADLINE_EXCEEDED if moved.timed_out else ErrorCode.UNAVAILABLE
+def _outcome_unknown(no_answer: _NoAnswer) -> CoordinatorError:
+    attempt = no_answer.attempt
+    code = ErrorCode.DEADLINE_EXCEEDED if no_answer.timed_out else ErrorCode.UNAVAILABLE
     return CoordinatorError(
         code,
         f"outcome unknown: the call may have run on {attempt.target} and changes data,"
         f" so it was not repeated elsewhere ({attempt.error})",
     )
+
+
+def _refused_outcome(error: CoordinatorError) -> AttemptOutcome:
+    """The outcome of an attempt the target answered but that gave no result."""
+    return "undeliverable" if error.reason in UNDELIVERABLE_REASONS else "mcp_error"
 
 
 def _why_unavailable(state: _TargetState) -> str:

@@ -167,13 +167,19 @@ def build_sample_server(name: str, environment: Environment) -> MCPServer:
 
     @server.tool(
         annotations=READ_ONLY,
-        description="JSON nested `depth` lists deep around a string of `size` bytes.",
+        description=(
+            "JSON nested `depth` levels deep around a string of `size` bytes: lists,"
+            ' objects ({"k": ...}) or both in turn (`shape`).'
+        ),
     )
-    async def nested(depth: int, size: int = 0) -> dict[str, Any]:
+    async def nested(
+        depth: int, size: int = 0, shape: Literal["list", "object", "mixed"] = "list"
+    ) -> dict[str, Any]:
         state.tool_calls += 1
         payload: Any = "x" * max(0, min(size, 64 * 1024 * 1024))
-        for _ in range(max(0, min(depth, 10_000))):
-            payload = [payload]
+        for level in range(max(0, min(depth, 10_000))):
+            as_object = shape == "object" or (shape == "mixed" and level % 2 == 0)
+            payload = {"k": payload} if as_object else [payload]
         return state.stamp({"nested": payload})
 
     @server.tool(

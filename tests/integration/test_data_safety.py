@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from coordinator.answers import MAX_ANSWER_DEPTH
 from coordinator.calls import CallContext
+from coordinator.config import Settings, TargetConfig
 from coordinator.errors import CoordinatorError
 from coordinator.operations import Operation
 from coordinator.service import CoordinatorService, RouteCall
@@ -195,20 +196,32 @@ async def test_a_no_fallback_rule_may_still_fail_over_to_a_replica_of_its_target
 # -- 3. every answer is delivered, or refused with the truth ---------------------------------
 
 
-async def test_answers_up_to_the_depth_limit_are_delivered_on_both_doors(
-    coordinator: Running,
+@pytest.mark.parametrize("shape", ["list", "object", "mixed"])
+async def test_answers_up_to_the_depth_limit_are_delivered_on_every_door(
+    coordinator: Running, shape: str
 ) -> None:
     depth = MAX_ANSWER_DEPTH - NESTED_OVERHEAD
-    body = {"tool": "nested", "arguments": {"depth": depth}, "no_cache": True}
+    arguments = {"depth": depth, "shape": shape}
+    body = {"tool": "nested", "arguments": arguments, "no_cache": True}
     response = await coordinator.stub.Route(route(**body), metadata=AUTH)
     nested = json_format.MessageToDict(response.data)["structuredContent"]["nested"]
     async with httpx.AsyncClient(base_url=coordinator.http_url, headers=HEADERS) as client:
         answer = await client.post("/route", json=body)
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["data"]["structuredContent"]["nested"] == nested
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["data"]["structuredContent"]["nested"] == nested
+        both = await client.post("/aggregate", json=body)
+        assert both.status_code == 200, both.text
+        assert both.json()["errors"] == {}
+    aggregated = await coordinator.stub.Aggregate(
+        json_format.ParseDict(body, pb.AggregateRequest()), metadata=AUTH
+    )
+    for data in [*both.json()["results"].values(), *aggregated.results.values()]:
+        if not isinstance(data, dict):
+            data = json_format.MessageToDict(data)
+        assert data["structuredContent"]["nested"] == nested
     levels = 0
-    while isinstance(nested, list):
-        nested, levels = nested[0], levels + 1
+    while isinstance(nested, list | dict):
+        nested, levels = nested[0] if isinstance(nested, list) else nested["k"], levels + 1
     assert levels == depth
 
 
@@ -216,7 +229,9 @@ async def test_a_deeper_answer_is_refused_saying_the_call_ran_and_is_not_repeate
     coordinator: Running,
 ) -> None:
     before = await counts(coordinator, "odoo_lab")
-    body = {"tool": "nested", "arguments": {"depth": 60}, "allow_failover": True}
+    # One level of objects past the limit: the deepest shape a client's parser would refuse.
+    arguments = {"depth": MAX_ANSWER_DEPTH - NESTED_OVERHEAD + 1, "shape": "object"}
+    body = {"tool": "nested", "arguments": arguments, "allow_failover": True}
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await coordinator.stub.Route(route(target="odoo_prod", **body), metadata=AUTH)
     assert raised.value.code() is grpc.StatusCode.OUT_OF_RANGE
@@ -296,6 +311,14 @@ async def test_a_fresh_cached_answer_is_served_while_the_circuit_is_open(
         assert [(a.target, a.outcome) for a in again.routing.attempts] == [("odoo_prod", "cached")]
         assert "circuit open" in again.routing.attempts[0].error
         assert again.data == first.data
+        aggregated = await item.stub.Aggregate(
+            pb.AggregateRequest(
+                query=request.query, context=request.context, targets=["odoo_prod"]
+            ),
+            metadata=AUTH,
+        )
+        assert dict(aggregated.errors) == {}
+        assert aggregated.results["odoo_prod"] == first.data  # from the cache, circuit open
 
 
 @pytest.mark.slow
@@ -375,10 +398,26 @@ async def test_a_skipped_first_choice_is_a_failover_with_the_reason(
 # -- 7. enabled: false ----------------------------------------------------------------------
 
 
-async def test_a_disabled_target_is_out_of_every_path(
-    shared_prod: SampleServer, shared_lab: SampleServer
-) -> None:
-    settings = settings_for(shared_prod.target_config(), shared_lab.target_config(enabled=False))
+async def test_a_disabled_target_is_out_of_every_path(shared_prod: SampleServer) -> None:
+    connections = 0
+
+    async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.close()
+
+    # The disabled lab's address: a listener that counts whoever knocks (probes run every 50 ms).
+    listener = await asyncio.start_server(count, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    lab = TargetConfig(name="odoo_lab", url=f"http://127.0.0.1:{port}/mcp", enabled=False)
+    settings = settings_for(shared_prod.target_config(), lab, probe_interval=0.05)
+    async with listener:
+        await check_disabled_lab(settings)
+        await asyncio.sleep(0.2)  # four probe rounds that must not reach it
+    assert connections == 0  # never opened, probed, warmed up or called
+
+
+async def check_disabled_lab(settings: Settings) -> None:
     async for item in running(settings):
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await item.stub.Route(route(query="skills", target="odoo_lab"), metadata=AUTH)
@@ -407,7 +446,6 @@ async def test_a_disabled_target_is_out_of_every_path(
         status = await item.stub.Status(pb.StatusRequest(), metadata=AUTH)
         lab_status = status.targets["odoo_lab"]
         assert (lab_status.healthy, lab_status.health_reason) == (False, "disabled")
-        assert (lab_status.requests, lab_status.tools) == (0, 0)  # never called, not warmed
 
 
 # -- 8. every decision is logged ----------------------------------------------------------------
@@ -428,9 +466,10 @@ async def test_every_decision_is_one_log_line_and_a_bad_request_has_no_traceback
         )
     assert (ok.status_code, bad.status_code) == (200, 400)
     await asyncio.sleep(0)
-    decisions = {
-        getattr(r, "request_id", ""): r for r in caplog.records if r.name == "coordinator.decisions"
-    }
+    lines = [r for r in caplog.records if r.name == "coordinator.decisions"]
+    ids = [getattr(r, "request_id", "") for r in lines]
+    assert (ids.count("req-logged-ok"), ids.count("req-bad")) == (1, 1)
+    decisions = {getattr(r, "request_id", ""): r for r in lines}
     line = decisions["req-logged-ok"]
     assert line.levelno == logging.INFO
     fields = vars(line)
@@ -446,12 +485,8 @@ async def test_every_decision_is_one_log_line_and_a_bad_request_has_no_traceback
     assert {"latency_ms", "cached", "failover"} <= set(fields)
     refused = decisions["req-bad"]
     assert refused.levelno == logging.INFO  # the caller's mistake, not an operator's problem
-    assert "unknown target 'nope'" in fields_of(refused)["error"]
+    assert "unknown target 'nope'" in vars(refused)["error"]
     assert all(r.exc_info is None and not r.exc_text for r in caplog.records)
-
-
-def fields_of(record: logging.LogRecord) -> dict[str, Any]:
-    return vars(record)
 
 
 @pytest.mark.slow

@@ -142,6 +142,13 @@ async def test_refusals_are_counted_by_reason_logged_sparingly_and_never_recorde
                 "/route", json={"tool": "list_skills"}, headers={"X-API-Key": VIEWER_KEY}
             )
             assert denied.status_code == 403
+            # Routed (not named) to a target the key may not reach: refused the same way.
+            out_of_reach = await client.post(
+                "/route",
+                json={"query": "Show recent expenses", "context": {"finance-ssc": True}},
+                headers={"X-API-Key": REPORTER_KEY},
+            )
+            assert out_of_reach.status_code == 403
             metrics = (await client.get("/metrics")).text
     after = await keyed.stub.Status(pb.StatusRequest(), metadata=key(OPS_KEY))
 
@@ -152,7 +159,7 @@ async def test_refusals_are_counted_by_reason_logged_sparingly_and_never_recorde
         for sample in family.samples
         if sample.name == "mcpc_refusals_total"
     }
-    assert refusals == {"invalid_key": 40.0, "missing_scope": 1.0}
+    assert refusals == {"invalid_key": 40.0, "missing_scope": 1.0, "target_not_allowed": 1.0}
     # The refusal log writes a few lines a second, not one per request (test_refusal_log.py).
     lines = [r for r in caplog.records if r.name == "coordinator.auth"]
     assert 1 <= len(lines) < 41

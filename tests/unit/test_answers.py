@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from google.protobuf.message import DecodeError
+from mcpcoordinator.v1 import coordinator_pb2 as pb
 
+from coordinator import convert
 from coordinator.answers import MAX_ANSWER_DEPTH, AnswerSize, check_deliverable, measure
 from coordinator.errors import CoordinatorError, ErrorCode
+from coordinator.service import AggregateResult, RouteResult
 
 
 def nested(levels: int) -> list[object]:
@@ -45,3 +49,43 @@ def test_the_refusal_says_the_call_ran_and_carries_an_error_info() -> None:
         check_deliverable("odoo_lab", {"data": "x" * 2000}, max_bytes=1024)
     assert too_large.value.reason == "ANSWER_TOO_LARGE"
     assert too_large.value.metadata["limit"] == "1024"
+
+
+def deep(levels: int, shape: str) -> object:
+    """`levels` JSON levels of objects, arrays, or both in turn."""
+    value: object = "leaf"
+    for level in range(levels):
+        as_object = shape == "object" or (shape == "mixed" and level % 2 == 0)
+        value = {"k": value} if as_object else [value]
+    return value
+
+
+def round_trips(data: object) -> bool:
+    """Whether Route and Aggregate answers carrying `data` survive a default protobuf parser."""
+    route = convert.route_response(
+        RouteResult(data, "odoo_prod", "", 1.0, "default", False, False, ())
+    )
+    aggregate = convert.aggregate_response(AggregateResult("q", {"odoo_prod": data}, {}, (), 0.0))
+    try:
+        pb.RouteResponse.FromString(route.SerializeToString())
+        pb.AggregateResponse.FromString(aggregate.SerializeToString())
+    except DecodeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("shape", ["object", "array", "mixed"])
+def test_every_answer_within_the_depth_limit_crosses_both_responses(shape: str) -> None:
+    data = deep(MAX_ANSWER_DEPTH, shape)
+    assert measure(data, max_depth=MAX_ANSWER_DEPTH).depth == MAX_ANSWER_DEPTH
+    assert round_trips(data)
+
+
+def test_the_depth_limit_is_the_most_objects_an_aggregate_can_carry() -> None:
+    """An object costs three levels of protobuf nesting: one more and a client cannot parse it
+    (the conversion itself refuses it, or the parse does)."""
+    try:
+        fits = round_trips(deep(MAX_ANSWER_DEPTH + 1, "object"))
+    except DecodeError:
+        fits = False
+    assert not fits

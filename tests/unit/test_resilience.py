@@ -9,8 +9,13 @@ import random
 import pytest
 
 from coordinator.breaker import BreakerPolicy, CircuitBreaker
+from coordinator.calls import CallContext
+from coordinator.config import Settings
+from coordinator.errors import CoordinatorError
+from coordinator.operations import Operation
 from coordinator.probes import HealthProber, ProbePolicy, ProbeState
 from coordinator.retry import RetryBudget, RetryPolicy, backoff_seconds, may_move_on
+from coordinator.service import CoordinatorService, RouteCall
 from tests.support.scripted_target import ScriptedTarget
 
 
@@ -79,6 +84,23 @@ def test_late_failures_of_calls_started_before_the_trip_do_not_extend_the_wait()
     assert breaker.state == "open"
     clock.now += 1
     assert str(breaker.state) == "half_open"  # the failed trial doubled the wait once
+
+
+def test_a_call_started_before_the_trip_that_fails_after_the_wait_does_not_extend_it() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(BreakerPolicy(), clock)
+    slow_call_started = clock.now  # e.g. a 60 s timeout, still waiting
+    clock.now += 1
+    for _ in range(5):
+        breaker.record_failure(started_at=clock.now)
+    clock.now += 45  # past the 30 s wait, no trial yet: the slow call times out now
+    breaker.record_failure(started_at=slow_call_started)
+    assert str(breaker.state) == "half_open"  # still 30 s, not doubled
+    breaker.record_failure(started_at=clock.now)  # a call after the wait fails: still down
+    clock.now += 59
+    assert breaker.state == "open"
+    clock.now += 1
+    assert str(breaker.state) == "half_open"  # doubled once, to 60 s
 
 
 def test_a_successful_probe_while_open_lets_the_next_call_through_as_a_trial() -> None:
@@ -167,3 +189,36 @@ def test_probe_verdict_needs_three_failures_and_two_successes() -> None:
     assert state.record(None)
     assert state.healthy
     assert state.reason == ""
+
+
+async def test_a_probe_reaching_a_target_whose_calls_opened_its_breaker_lets_a_trial_through() -> (
+    None
+):
+    """Calls failed while probes kept passing (a blip, or a server that answers ping but not
+    tools): the verdict never changes, yet each probe that gets through ends the breaker's wait."""
+    clock = Clock()
+    prod = ScriptedTarget("odoo_prod")
+    settings = Settings(targets=(prod.config,), default_target="odoo_prod")
+    pinned = RouteCall(Operation.parse(tool="list_skills"), target="odoo_prod", no_cache=True)
+    ctx = CallContext(door="grpc", method="/test/Route")
+    async with prod:
+        service = CoordinatorService(settings, {"odoo_prod": prod}, clock=clock)
+        prober = HealthProber(
+            {"odoo_prod": prod},
+            ProbePolicy(),
+            on_change=service.on_probe,
+            on_reached=service.on_probe_reached,
+        )
+        prod.behaviour = "refuse"
+        for _ in range(5):
+            with pytest.raises(CoordinatorError):
+                await service.route(pinned, ctx)
+        assert service.status().targets["odoo_prod"].circuit == "open"
+        prod.behaviour = "answer"
+        clock.now += 1  # 29 s of the wait are left
+        await prober.probe_once("odoo_prod")
+        assert prober.states["odoo_prod"].healthy  # the verdict never changed
+        assert service.status().targets["odoo_prod"].circuit == "half_open"
+        answered = await service.route(pinned, ctx)
+        assert [(a.target, a.outcome) for a in answered.attempts] == [("odoo_prod", "ok")]
+        assert service.status().targets["odoo_prod"].circuit == "closed"

@@ -30,7 +30,8 @@ for 429, `retry_after` seconds and a `quota` for the RateLimit headers
 (`coordinator.gateway.render_error` writes them all).
 
 Scopes: `route`, `aggregate`, `status`, `mcp` (the /mcp door), `dashboard`
-(the dashboard and its Usage RPC), `admin` (implies every other scope).
+(the dashboard, and the Usage and Status RPCs it reads), `admin` (implies
+every other scope).
 
 Keys are configured as SHA-256 hashes (`sha256:<hex>`; `mcp-coordinator keys
 create` makes a key and its line). The presented key is hashed once and

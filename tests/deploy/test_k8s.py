@@ -16,7 +16,7 @@ import pytest
 import yaml
 from mcpcoordinator.v1 import coordinator_pb2
 
-from coordinator.config import load_settings
+from coordinator.config import ConfigError, load_settings
 from tests.support.mcp_servers import REPO_ROOT
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
@@ -242,3 +242,14 @@ def test_the_pod_configuration_starts_the_coordinator(
     assert (finance.target, finance.fallback) == ("odoo_prod", False)
     redis_service = one(production, "Service", "mcp-coordinator-redis")
     assert settings.redis_url == f"redis://{redis_service['metadata']['name']}:6379/0"
+
+
+def test_the_base_alone_is_held_to_production_key_rules() -> None:
+    """It listens on every interface, so even applied without the overlay a short key is
+    refused at start."""
+    base = render("base")
+    env = pod_environment(base, SECRET_VALUES)
+    assert env["ENVIRONMENT"] == "production"
+    short = {**env, "COORDINATOR_API_KEY": "k", "COORDINATOR_CONFIG": ""}
+    with pytest.raises(ConfigError, match="32"):
+        load_settings(env=short)

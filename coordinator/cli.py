@@ -264,20 +264,29 @@ def _create_key(key_id: str, scopes_text: str, targets_text: str) -> int:
     from pydantic import ValidationError
 
     from coordinator.auth import hash_key, new_key
-    from coordinator.config import ApiKeyConfig
+    from coordinator.config import TARGET_NAME, ApiKeyConfig
 
     key = new_key()
     hashed = hash_key(key)
     scopes = [s.strip() for s in scopes_text.split(",") if s.strip()]
     targets = [t.strip() for t in targets_text.split(",") if t.strip()]
+    problems = [
+        f"target {target!r} must match {TARGET_NAME.pattern}"
+        for target in targets
+        if not TARGET_NAME.match(target)
+    ]
     try:
         ApiKeyConfig.model_validate({"id": key_id, "hash": hashed, "scopes": scopes})
     except ValidationError as error:
-        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
-        print(f"mcp-coordinator keys create: {problems}", file=sys.stderr)
+        problems += [str(e["msg"]).removeprefix("Value error, ") for e in error.errors()]
+    if problems:
+        print(f"mcp-coordinator keys create: {'; '.join(problems)}", file=sys.stderr)
         return 2
-    entry = f"  - {{id: {key_id}, hash: {hashed}, scopes: [{', '.join(scopes)}]"
-    entry += f", targets: [{', '.join(targets)}]}}" if targets else "}"
+    # Id and targets quoted: YAML reads an unquoted 2024, true, null or no as a number,
+    # a boolean or nothing. Both rules allow no character that needs escaping.
+    entry = f'  - {{id: "{key_id}", hash: {hashed}, scopes: [{", ".join(scopes)}]'
+    quoted = ", ".join(f'"{target}"' for target in targets)
+    entry += f", targets: [{quoted}]}}" if targets else "}"
     print(f"API key (shown once, store it now): {key}")
     print("Add under api_keys: in the YAML configuration:")
     print(entry)
@@ -325,8 +334,9 @@ def _configured(
 def _stdio(config_path: str | None) -> int:
     from coordinator.mcpdoor.stdio import serve_stdio
 
-    # Logs on stderr only: stdout carries the protocol.
-    configured = _configured(config_path, log_level="WARNING", stream=sys.stderr)
+    # Logs on stderr only: stdout carries the protocol. INFO, as for `serve`: a line per
+    # routing decision.
+    configured = _configured(config_path, log_level="INFO", stream=sys.stderr)
     if configured is None:
         return 2
     try:

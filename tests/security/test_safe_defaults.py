@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from coordinator.auth import KeyRing, hash_key
+from coordinator.cli import main
 from coordinator.config import ConfigError, load_settings
 
 LONG_KEY = "k" * 32
@@ -117,8 +118,42 @@ def test_keys_create_prints_a_key_once_and_the_line_to_paste(tmp_path: Path) -> 
     first, _, entry = result.stdout.splitlines()
     key = first.split(": ", 1)[1]
     assert len(key) >= 32
-    assert entry == f"  - {{id: ci, hash: {hash_key(key)}, scopes: [mcp]}}"
+    assert entry == f'  - {{id: "ci", hash: {hash_key(key)}, scopes: [mcp]}}'
     config = tmp_path / "coordinator.yaml"
     config.write_text("api_keys:\n" + entry + "\n")
     settings = load_settings({}, config)
     assert KeyRing.from_settings(settings).authenticate({"x-api-key": key}).key_id == "ci"
+
+
+@pytest.mark.parametrize("key_id", ["2024", "true", "null", "no", "1e3"])
+def test_the_printed_key_line_loads_whatever_the_id_looks_like_to_yaml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key_id: str
+) -> None:
+    argv = ["keys", "create", "--id", key_id, "--scopes", "route", "--targets", "odoo_lab"]
+    assert main(argv) == 0
+    first, _, entry = capsys.readouterr().out.splitlines()
+    key = first.split(": ", 1)[1]
+    config = tmp_path / "coordinator.yaml"
+    config.write_text(
+        "targets:\n  - {name: odoo_lab, transport: http, url: http://127.0.0.1:1/mcp}\n"
+        "api_keys:\n" + entry + "\n"
+    )
+    principal = KeyRing.from_settings(load_settings({}, config)).authenticate({"x-api-key": key})
+    assert principal.key_id == key_id
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        (["--id", "ci", "--targets", "BAD NAME"], "target 'BAD NAME' must match ^[a-z][a-z0-9_]*$"),
+        (["--id", "ci", "--targets", "odoo_lab,Odoo"], "target 'Odoo' must match"),
+        (["--id", "no spaces"], "id 'no spaces' must match"),
+    ],
+)
+def test_keys_create_refuses_ids_and_targets_the_configuration_would_refuse(
+    capsys: pytest.CaptureFixture[str], argv: list[str], problem: str
+) -> None:
+    assert main(["keys", "create", *argv]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""  # no key was shown
+    assert problem in printed.err

@@ -2,7 +2,7 @@
 
     python bench/bench_tracing.py [--seconds 3] [--rounds 3] [--concurrency 8] [--calls 20000]
 
-Two measurements, each interleaved (round after round, the three modes in turn) so machine
+Two measurements, each interleaved (round after round, the modes in turn) so machine
 noise hits them alike:
 
 1. The tracing work of one request, in this process: what the doors, the service and a
@@ -10,6 +10,9 @@ noise hits them alike:
    context into `_meta` and the `traceparent` header, the trace id for the answer, the usage
    row and the exemplar), `--calls` times. CPU per request is this process's CPU time, the
    exporter's thread included (it exports to the stand-in collector in another process).
+   Beside it, the floor: the OpenTelemetry SDK alone doing the least a traced request needs
+   (a server span and a client span started and ended with one attribute each, W3C extract
+   and inject, the SDK's own BatchSpanProcessor and OTLP exporter), in the same loop.
 2. End to end: three `mcp-coordinator serve` processes (pinned to CPU 0), one per mode, in
    front of one sample MCP server, exporting to the stand-in OTLP collector
    (`tests/support/otlp_collector.py`, pinned to CPU 1). wrk (CPU 1) drives two REST
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -39,6 +43,16 @@ import uvloop
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from opentelemetry import context as otel_context  # noqa: E402
+from opentelemetry import trace as otel_trace  # noqa: E402
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
+from opentelemetry.trace import SpanKind  # noqa: E402
+from opentelemetry.trace.propagation.tracecontext import (  # noqa: E402
+    TraceContextTextMapPropagator,
+)
+
 from bench import loadgen  # noqa: E402
 from bench.measure import cpu_seconds, pin  # noqa: E402
 from coordinator import tracing  # noqa: E402
@@ -52,6 +66,7 @@ TOOL_CALL: dict[str, object] = {
     "tool": "get_record",
     "arguments": {"model": "hr.expense", "record_id": 1},
 }
+TARGET_URL = "http://127.0.0.1:8069/mcp"
 PATHS = {"cache hit": TOOL_CALL, "live Route": {**TOOL_CALL, "no_cache": True}}
 SERVER_CPU, CLIENT_CPU = 0, 1
 MODES = {
@@ -84,7 +99,9 @@ async def one_request(operation: Operation, headers: dict[str, str]) -> None:
     trace = RequestTrace(target="odoo_prod", rule="explicit", reason="Explicit target")
 
     async def handler() -> str:
-        with tracing.attempt_span("odoo_prod", "http", operation, "query") as span:
+        with tracing.attempt_span(
+            "odoo_prod", "http", operation, "query", url=TARGET_URL, protocol_version="2025-11-25"
+        ) as span:
             params: dict[str, object] = {"name": "get_record", "arguments": {}}
             tracing.inject_meta(params)
             sent = dict(headers)
@@ -95,7 +112,8 @@ async def one_request(operation: Operation, headers: dict[str, str]) -> None:
         tracing.record_decision(trace, "OK")
         return answer_trace_id
 
-    await tracing.http_server_call(handler(), "POST", "/route", "/route", headers)
+    with tracing.http_server_span("POST", "/route", "/route", "http", headers):
+        await handler()
 
 
 async def untraced_request(operation: Operation, headers: dict[str, str]) -> None:
@@ -112,37 +130,80 @@ async def untraced_request(operation: Operation, headers: dict[str, str]) -> Non
     await handler()
 
 
+_PROPAGATOR = TraceContextTextMapPropagator()
+
+
+def bare_sdk_request(tracer: otel_trace.Tracer, headers: dict[str, str]) -> None:
+    """The floor: the least the SDK does for a traced request with one attempt."""
+    parent = _PROPAGATOR.extract(headers)
+    server = tracer.start_span(
+        "POST /route", parent, kind=SpanKind.SERVER, attributes={"http.route": "/route"}
+    )
+    token = otel_context.attach(otel_trace.set_span_in_context(server))
+    client = tracer.start_span(
+        "tools/call get_record", kind=SpanKind.CLIENT, attributes={"mcp.method.name": "tools/call"}
+    )
+    inner = otel_context.attach(otel_trace.set_span_in_context(client))
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    otel_context.detach(inner)
+    client.end()
+    otel_context.detach(token)
+    server.end()
+
+
 FLUSH_EVERY = 500  # requests: the export queue (2048 spans) never overflows
+FLOOR = "bare SDK floor (2 spans)"
 
 
-async def in_process_cpu(calls: int, traced: bool, opened: tracing.Tracing | None) -> float:
+async def in_process_cpu(mode: str, calls: int, endpoint: str) -> float:
     """CPU µs per request (this process, all threads: export included) for `calls` requests."""
     operation = Operation("tool", tool="get_record")
     headers = {"x-api-key": API_KEY}
-    request = one_request if traced else untraced_request
-    for _ in range(200):
-        await request(operation, headers)
-    started = time.process_time()
-    for done in range(1, calls + 1):
-        await request(operation, headers)
-        if opened is not None and done % FLUSH_EVERY == 0:
-            opened.provider.force_flush()  # exports here, in this thread
-    if opened is not None:
-        opened.provider.force_flush()
-    return (time.process_time() - started) / calls * 1e6
+    provider: TracerProvider | None = None
+    async with contextlib.AsyncExitStack() as stack:
+        if mode == FLOOR:
+            provider = TracerProvider()  # the sampler from OTEL_*, as the coordinator's
+            exporter = OTLPSpanExporter(endpoint=endpoint, insecure=True)
+            provider.add_span_processor(BatchSpanProcessor(exporter))
+            tracer = provider.get_tracer("floor")
+            stack.callback(provider.shutdown)
+
+            async def request(operation: Operation, headers: dict[str, str]) -> None:
+                bare_sdk_request(tracer, headers)
+
+        elif mode == "baseline":
+            request = untraced_request
+        else:
+            config = tracing.TracingConfig(endpoint=endpoint) if mode != "off" else None
+            opened = await stack.enter_async_context(tracing.open_tracing(config))
+            provider = opened.provider if opened is not None else None
+            request = one_request
+        for _ in range(200):
+            await request(operation, headers)
+        if provider is not None:
+            provider.force_flush()
+        started = time.process_time()
+        for done in range(1, calls + 1):
+            await request(operation, headers)
+            if provider is not None and done % FLUSH_EVERY == 0:
+                provider.force_flush()  # exports here, in this thread
+        if provider is not None:
+            provider.force_flush()
+        return (time.process_time() - started) / calls * 1e6
+
+
+IN_PROCESS_MODES = {"baseline": {}, **MODES, FLOOR: MODES["on, sampling 1"]}
 
 
 async def in_process_rows(endpoint: str, calls: int, rounds: int) -> dict[str, list[float]]:
-    results: dict[str, list[float]] = {mode: [] for mode in ("baseline", *MODES)}
+    results: dict[str, list[float]] = {mode: [] for mode in IN_PROCESS_MODES}
     for _ in range(rounds):
-        for mode, env in (("baseline", {}), *MODES.items()):
+        for mode, env in IN_PROCESS_MODES.items():
             for key in _OTEL_KEYS:
                 os.environ.pop(key, None)
             os.environ.update(env)
-            config = tracing.TracingConfig(endpoint=endpoint) if env else None
-            async with tracing.open_tracing(config) as opened:
-                cpu = await in_process_cpu(calls, mode != "baseline", opened)
-            results[mode].append(cpu)
+            results[mode].append(await in_process_cpu(mode, calls, endpoint))
     for key in _OTEL_KEYS:
         os.environ.pop(key, None)
     return results
@@ -241,15 +302,18 @@ def _median(values: Iterator[float]) -> float:
 
 
 async def main(args: argparse.Namespace) -> None:
-    loadgen.require_tools()
+    if not args.in_process_only:
+        loadgen.require_tools()
     collector, endpoint = start_collector()
     sample = await SampleServer("odoo_prod", "production").start()
+    end_to_end: Measured = {}
     try:
         in_process = await in_process_rows(endpoint, args.calls, args.rounds)
-        with Coordinators(sample.url, endpoint) as coordinators:
-            await check_answers(coordinators.urls)
-            pids = {mode: p.pid for mode, p in coordinators.processes.items()}
-            end_to_end = await asyncio.to_thread(end_to_end_rows, coordinators.urls, pids, args)
+        if not args.in_process_only:
+            with Coordinators(sample.url, endpoint) as coordinators:
+                await check_answers(coordinators.urls)
+                pids = {mode: p.pid for mode, p in coordinators.processes.items()}
+                end_to_end = await asyncio.to_thread(end_to_end_rows, coordinators.urls, pids, args)
     finally:
         await sample.stop()
         collector.terminate()
@@ -263,6 +327,11 @@ async def main(args: argparse.Namespace) -> None:
     for mode, values in in_process.items():
         cpu = statistics.median(values)
         print(f"| {mode} | {cpu:.2f} | {cpu - baseline:+.2f} |")
+    ours = statistics.median(in_process["on, sampling 1"])
+    floor = statistics.median(in_process[FLOOR])
+    print(f"\nOn with sampling 1 over the bare SDK floor: {ours - floor:+.2f} µs per request")
+    if not end_to_end:
+        return
     print(f"\nEnd to end, REST at concurrency {args.concurrency} (median of rounds):\n")
     print("| path | mode | coordinator CPU µs/request | added to off | req/s | p50 ms |")
     print("|---|---|---|---|---|---|")
@@ -282,4 +351,7 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--calls", type=int, default=10000, help="in-process requests per round")
+    parser.add_argument(
+        "--in-process-only", action="store_true", help="skip the end-to-end measurement"
+    )
     uvloop.run(main(parser.parse_args()))

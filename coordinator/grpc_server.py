@@ -83,44 +83,51 @@ def _rpc_method_handler(
     full_name = f"/{method.containing_service.full_name}/{method.name}"
 
     async def serve(raw: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
-        try:
-            if len(raw) > limits.max_request_bytes:
-                raise CoordinatorError(
-                    ErrorCode.RESOURCE_EXHAUSTED,
-                    f"request message larger than MAX_REQUEST_BYTES={limits.max_request_bytes}"
-                    " bytes",
+        # The span opens before anything may refuse the call: refusals have theirs too.
+        with tracing.grpc_server_span(full_name, context.invocation_metadata()) as span:
+            try:
+                if len(raw) > limits.max_request_bytes:
+                    raise CoordinatorError(
+                        ErrorCode.RESOURCE_EXHAUSTED,
+                        f"request message larger than MAX_REQUEST_BYTES={limits.max_request_bytes}"
+                        " bytes",
+                    )
+                metadata = _metadata(context)
+                request = request_class.FromString(raw)
+            except CoordinatorError as error:
+                span.failed(error)
+                await _abort(context, error)
+            except (DecodeError, RecursionError, ValueError) as error:
+                problem = (
+                    f"request nests deeper than MAX_JSON_DEPTH={limits.max_json_depth} JSON levels"
+                    if "MaxDepth" in str(error)
+                    else f"request is not a valid {method.input_type.full_name} message"
                 )
-            metadata = _metadata(context)
-            request = request_class.FromString(raw)
-        except CoordinatorError as error:
-            await _abort(context, error)
-        except (DecodeError, RecursionError, ValueError) as error:
-            problem = (
-                f"request nests deeper than MAX_JSON_DEPTH={limits.max_json_depth} JSON levels"
-                if "MaxDepth" in str(error)
-                else f"request is not a valid {method.input_type.full_name} message"
+                refused = CoordinatorError(ErrorCode.INVALID_ARGUMENT, problem)
+                span.failed(refused)
+                await _abort(context, refused)
+            remaining = context.time_remaining()
+            ctx = CallContext(
+                door="grpc",
+                method=full_name,
+                metadata=metadata,
+                deadline=None if remaining is None else time.monotonic() + remaining,
+                request_id=request_id_from(metadata.get("x-request-id")),
             )
-            await _abort(context, CoordinatorError(ErrorCode.INVALID_ARGUMENT, problem))
-        remaining = context.time_remaining()
-        ctx = CallContext(
-            door="grpc",
-            method=full_name,
-            metadata=metadata,
-            deadline=None if remaining is None else time.monotonic() + remaining,
-            request_id=request_id_from(metadata.get("x-request-id")),
-        )
-        try:
-            return await tracing.grpc_server_call(handler(request, ctx), full_name, metadata)
-        except CoordinatorError as error:
-            await _abort(context, error)
-        except Exception:
-            log.exception("unexpected error in %s (request id %s)", full_name, ctx.request_id)
-            await _abort(
-                context,
-                CoordinatorError(
-                    ErrorCode.INTERNAL, f"internal error; request id {ctx.request_id}"
-                ),
-            )
+            try:
+                return await handler(request, ctx)
+            except CoordinatorError as error:
+                span.failed(error)
+                await _abort(context, error)
+            except Exception as error:
+                log.exception("unexpected error in %s (request id %s)", full_name, ctx.request_id)
+                span.failed(error)
+                await _abort(
+                    context,
+                    CoordinatorError(
+                        ErrorCode.INTERNAL, f"internal error; request id {ctx.request_id}"
+                    ),
+                )
 
     return grpc.unary_unary_rpc_method_handler(
         serve,

@@ -469,7 +469,12 @@ class CoordinatorService:
             return _NoAnswer(Attempt(name, "skipped", 0.0, "circuit open"))
         target = state.target
         with tracing.attempt_span(
-            name, target.transport, operation, target.config.query_tool
+            name,
+            target.transport,
+            operation,
+            target.config.query_tool,
+            url=target.config.url,
+            protocol_version=target.protocol_version,
         ) as span:
             try:
                 data, attempt = await self._attempt(state, operation, no_cache, deadline)

@@ -118,27 +118,39 @@ class GatewayDispatcher:
             found = self._table.match(http_method, raw_path)
         except UnicodeDecodeError:
             raise invalid_argument("path", "not valid UTF-8 after percent-decoding") from None
-        if found is None:
-            if raw_path == OPENAPI_PATH and http_method in ("GET", "HEAD"):
-                return self._openapi_json
-            self._raise_no_route(raw_path)
-        route = found.route
-        body = b""
-        if route.takes_body:
-            self._check_content_type(headers.content_type)
-            body = await self._read_body(receive, headers.content_length)
-        message = route.build_request(found.captured, body, scope.get("query_string", b""))
-        context = CallContext(
-            "http", route.grpc_method, headers.metadata, deadline, headers.request_id
-        )
-        if deadline is None:
-            call = route.handler(message, context)
-        else:
-            call = _call_before(deadline, route.handler, message, context)
-        call = tracing.http_server_call(
-            call, http_method, route.template.template.source, raw_path, headers.metadata
-        )
-        response = await _unless_client_leaves(receive, call)
+        route = None if found is None else found.route
+        # The span opens before anything may refuse the request: refusals have theirs too.
+        with tracing.http_server_span(
+            http_method,
+            None if route is None else route.template.template.source,
+            raw_path,
+            scope.get("scheme", "http"),
+            headers.metadata,
+        ) as span:
+            try:
+                if found is None or route is None:
+                    if raw_path == OPENAPI_PATH and http_method in ("GET", "HEAD"):
+                        return self._openapi_json
+                    self._raise_no_route(raw_path)
+                body = b""
+                if route.takes_body:
+                    self._check_content_type(headers.content_type)
+                    body = await self._read_body(receive, headers.content_length)
+                message = route.build_request(found.captured, body, scope.get("query_string", b""))
+                context = CallContext(
+                    "http", route.grpc_method, headers.metadata, deadline, headers.request_id
+                )
+                if deadline is None:
+                    call = route.handler(message, context)
+                else:
+                    call = _call_before(deadline, route.handler, message, context)
+                response = await _unless_client_leaves(receive, call)
+            except _HttpFailure as failure:
+                span.failed(failure.error, http_status=failure.http_status)
+                raise
+            except _ClientGone:
+                span.caller_left()
+                raise
         if not isinstance(response, route.response_class):
             raise TypeError(
                 f"{route.grpc_method} returned {type(response).__name__}, "

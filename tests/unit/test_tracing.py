@@ -162,26 +162,30 @@ async def test_an_unsampled_request_sends_its_context_on_unsampled(
 async def test_server_spans_say_whose_failure_it_was(collector: OtlpCollector) -> None:
     from coordinator.errors import CoordinatorError, ErrorCode
 
-    async def raising(error: BaseException) -> None:
-        raise error
-
-    cases: list[tuple[str, BaseException]] = [
-        ("grpc", CoordinatorError(ErrorCode.INVALID_ARGUMENT, "bad")),
-        ("grpc", CoordinatorError(ErrorCode.UNAVAILABLE, "down")),
-        ("http", RuntimeError("bug")),
-        ("http", asyncio.CancelledError()),
+    cases: list[tuple[str, BaseException, int | None]] = [
+        ("grpc", CoordinatorError(ErrorCode.INVALID_ARGUMENT, "bad"), None),
+        ("grpc", CoordinatorError(ErrorCode.UNAVAILABLE, "down"), None),
+        ("http", RuntimeError("bug"), None),
+        ("http", asyncio.CancelledError(), None),
+        ("http", CoordinatorError(ErrorCode.NOT_FOUND, "no route for /nope"), 404),
     ]
     async with open_tracing(TracingConfig(endpoint=collector.endpoint)) as opened:
         assert opened is not None
-        for door, error in cases:
-            call = raising(error)
-            traced = (
-                tracing.grpc_server_call(call, "/pkg.Service/Route", {})
+
+        def door_call(door: str, error: BaseException, http_status: int | None) -> None:
+            span = (
+                tracing.grpc_server_span("/pkg.Service/Route", ())
                 if door == "grpc"
-                else tracing.http_server_call(call, "POST", "/route", "/route", {})
+                else tracing.http_server_span("POST", "/route", "/route", "https", {})
             )
+            with span:
+                if http_status is not None:  # the HTTP layer chose the status
+                    span.failed(error, http_status=http_status)
+                raise error
+
+        for door, error, http_status in cases:
             with pytest.raises(type(error)):
-                await traced
+                door_call(door, error, http_status)
 
         # The MCP door records the core's error, then raises its JSON-RPC translation.
         def mcp_door_call(error: CoordinatorError) -> None:
@@ -195,9 +199,11 @@ async def test_server_spans_say_whose_failure_it_was(collector: OtlpCollector) -
         ):
             with pytest.raises(LookupError):
                 mcp_door_call(error)
+        with tracing.mcp_server_span("tools/call", None, tool="route") as span:
+            span.tool_error()  # the tool's result had isError
         await asyncio.to_thread(opened.provider.force_flush)
 
-    spans = await asyncio.to_thread(collector.wait_for, lambda got: len(got) >= 6)
+    spans = await asyncio.to_thread(collector.wait_for, lambda got: len(got) >= 8)
     seen = [
         (
             s.status,
@@ -213,6 +219,142 @@ async def test_server_spans_say_whose_failure_it_was(collector: OtlpCollector) -
         ("error", "UNAVAILABLE", 14),
         ("error", "RuntimeError", 500),
         ("unset", "CANCELLED", 499),  # the caller went away
+        ("unset", "NOT_FOUND", 404),
         ("error", "UNAVAILABLE", "-"),
         ("unset", "INVALID_ARGUMENT", "-"),  # the host's mistake, on the MCP door too
+        ("error", "tool_error", "-"),  # MCP's semantic conventions
     ]
+    assert spans[2].attributes["url.scheme"] == "https"
+
+
+async def test_a_status_description_never_carries_a_targets_error_text(
+    collector: OtlpCollector,
+) -> None:
+    from coordinator.errors import CoordinatorError, ErrorCode
+    from coordinator.operations import Operation
+    from coordinator.service import Attempt
+
+    secret = "arguments: {'salary': 'secret-42'}"
+    operation = Operation("tool", tool="get_record")
+
+    def failing_attempt() -> None:
+        with tracing.attempt_span("odoo_lab", "stdio", operation, "ask"):
+            raise CoordinatorError(ErrorCode.INVALID_ARGUMENT, f"odoo_lab refused {secret}")
+
+    def failing_request() -> None:
+        with tracing.http_server_span("POST", "/route", "/route", "http", {}):
+            with tracing.attempt_span("odoo_prod", "http", operation, "ask") as failed:
+                failed.finished(Attempt("odoo_prod", "unavailable", 3.0, f"HTTP 502: {secret}"))
+            with pytest.raises(CoordinatorError):
+                failing_attempt()
+            raise CoordinatorError(ErrorCode.UNAVAILABLE, f"no target could answer ({secret})")
+
+    async with open_tracing(TracingConfig(endpoint=collector.endpoint)) as opened:
+        assert opened is not None
+        with pytest.raises(CoordinatorError):
+            failing_request()
+        await asyncio.to_thread(opened.provider.force_flush)
+
+    spans = await asyncio.to_thread(collector.wait_for, lambda got: len(got) >= 3)
+    assert [(s.name, s.status, s.status_message) for s in spans] == [
+        ("tools/call get_record", "error", "odoo_prod: unavailable"),
+        ("tools/call get_record", "error", "odoo_lab: INVALID_ARGUMENT"),
+        ("POST /route", "error", "UNAVAILABLE"),
+    ]
+    assert all("secret" not in str(s) for s in spans)
+
+
+async def test_a_target_not_called_gets_no_span_and_a_called_one_its_server(
+    collector: OtlpCollector,
+) -> None:
+    from coordinator.operations import Operation
+    from coordinator.service import Attempt
+
+    operation = Operation("tool", tool="get_record")
+    async with open_tracing(TracingConfig(endpoint=collector.endpoint)) as opened:
+        assert opened is not None
+        with tracing.mcp_server_span("tools/call", None, tool="get_record", request_id="r-1"):
+            for name, outcome, error in (
+                ("odoo_prod", "skipped", "circuit open"),
+                ("odoo_stage", "overloaded", "4 calls already in flight"),
+                ("odoo_lab", "error_result", ""),
+            ):
+                with tracing.attempt_span(
+                    name,
+                    "http",
+                    operation,
+                    "ask",
+                    url=f"https://{name}.example:8443/mcp",
+                    protocol_version="2025-11-25",
+                ) as span:
+                    span.finished(Attempt(name, outcome, 0.0, error))  # type: ignore[arg-type]
+        await asyncio.to_thread(opened.provider.force_flush)
+
+    spans = await asyncio.to_thread(collector.wait_for, lambda got: len(got) >= 2)
+    client, server = spans
+    assert server.attributes["jsonrpc.request.id"] == "r-1"
+    assert (client.attributes["coordinator.target"], client.status) == ("odoo_lab", "error")
+    assert {
+        k: client.attributes[k]
+        for k in ("error.type", "server.address", "server.port", "mcp.protocol.version")
+    } == {
+        "error.type": "tool_error",
+        "server.address": "odoo_lab.example",
+        "server.port": 8443,
+        "mcp.protocol.version": "2025-11-25",
+    }
+    assert collector.spans() == spans  # none for the two targets that were not called
+
+
+def test_the_context_passed_on_is_what_the_w3c_propagator_writes() -> None:
+    from opentelemetry import context as otel_context
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    propagator = TraceContextTextMapPropagator()
+    for header in ({}, {"tracestate": "caller=1,other=x"}):
+        parent = propagator.extract({"traceparent": f"00-{TRACE}-{PARENT}-01", **header})
+        token = otel_context.attach(parent)
+        try:
+            expected: dict[str, str] = {}
+            propagator.inject(expected)
+            assert tracing._carrier() == expected
+            assert tracing._carrier() == expected  # the kept one
+        finally:
+            otel_context.detach(token)
+
+
+def test_spans_a_full_export_queue_pushes_out_are_counted() -> None:
+    """The count reads the SDK's private queue: if a release moves it, this fails."""
+    import threading
+
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    exporting, release = threading.Event(), threading.Event()
+
+    class Blocking(SpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            exporting.set()
+            release.wait(10)
+            return SpanExportResult.SUCCESS
+
+    counts = tracing._Counts()
+    processor = tracing._CountingBatchProcessor(
+        tracing._CountingExporter(Blocking(), counts),
+        counts,
+        max_queue_size=1,
+        max_export_batch_size=1,
+    )
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("test")
+    try:
+        tracer.start_span("exported first").end()
+        assert exporting.wait(10)  # the exporter holds it; the queue is empty again
+        for n in range(4):  # one waits in the queue of one, three are pushed out
+            tracer.start_span(f"then {n}").end()
+        assert counts.dropped == 3
+    finally:
+        release.set()
+        provider.shutdown()
+    assert (counts.exported, counts.dropped) == (2, 3)

@@ -142,7 +142,9 @@ def coordinator_handlers(
     async def aggregate(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
         assert isinstance(request, pb.AggregateRequest)
         result = await service.aggregate(convert.aggregate_call(request), ctx, trace)
-        return convert.aggregate_response(result)
+        response = convert.aggregate_response(result)
+        response.aggregation.trace_id = tracing.current_trace_id()
+        return response
 
     async def health(request: Message, ctx: CallContext, trace: RequestTrace) -> Message:
         return convert.health_response(service.health())

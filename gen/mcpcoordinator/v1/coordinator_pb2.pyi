@@ -130,18 +130,20 @@ class TargetError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class AggregationSummary(_message.Message):
-    __slots__ = ("targets", "mode", "succeeded", "failed", "elapsed_ms")
+    __slots__ = ("targets", "mode", "succeeded", "failed", "elapsed_ms", "trace_id")
     TARGETS_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
     ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     targets: _containers.RepeatedScalarFieldContainer[str]
     mode: str
     succeeded: int
     failed: int
     elapsed_ms: float
-    def __init__(self, targets: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., elapsed_ms: _Optional[float] = ...) -> None: ...
+    trace_id: str
+    def __init__(self, targets: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., elapsed_ms: _Optional[float] = ..., trace_id: _Optional[str] = ...) -> None: ...
 
 class HealthRequest(_message.Message):
     __slots__ = ()

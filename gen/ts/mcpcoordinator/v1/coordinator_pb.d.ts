@@ -371,6 +371,14 @@ export declare type AggregationSummary = Message<"mcpcoordinator.v1.AggregationS
    * @generated from field: double elapsed_ms = 5;
    */
   elapsedMs: number;
+
+  /**
+   * The OpenTelemetry trace of this request (32 hex digits) when it was traced
+   * and sampled, else empty.
+   *
+   * @generated from field: string trace_id = 6;
+   */
+  traceId: string;
 };
 
 /**

@@ -336,8 +336,9 @@ type Attempt struct {
 
 	Target string `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
 	// "ok", "error_result" (a tool result with isError), "mcp_error" (a JSON-RPC
-	// error answer), "cached", "unavailable", "timeout", "unknown" (a call that
-	// may have run was not retried), "overloaded" or "skipped" (unhealthy).
+	// error answer), "undeliverable" (it ran and answered past the answer limits),
+	// "cached", "unavailable", "timeout", "unknown" (a call that may have run was
+	// not retried), "overloaded" or "skipped" (unhealthy).
 	Outcome   string  `protobuf:"bytes,2,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	LatencyMs float64 `protobuf:"fixed64,3,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
 	// What went wrong, empty on success.

@@ -204,8 +204,9 @@ export declare type Attempt = Message<"mcpcoordinator.v1.Attempt"> & {
 
   /**
    * "ok", "error_result" (a tool result with isError), "mcp_error" (a JSON-RPC
-   * error answer), "cached", "unavailable", "timeout", "unknown" (a call that
-   * may have run was not retried), "overloaded" or "skipped" (unhealthy).
+   * error answer), "undeliverable" (it ran and answered past the answer limits),
+   * "cached", "unavailable", "timeout", "unknown" (a call that may have run was
+   * not retried), "overloaded" or "skipped" (unhealthy).
    *
    * @generated from field: string outcome = 2;
    */

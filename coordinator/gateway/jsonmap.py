@@ -34,6 +34,7 @@ from google.protobuf.internal import type_checkers
 from google.protobuf.message import Message
 
 from coordinator.errors import CoordinatorError, invalid_argument
+from coordinator.structjson import walkers
 
 JsonValue = Any
 Encoder = Callable[[Any], JsonValue]
@@ -322,36 +323,12 @@ def _map_key_encoder(field: FieldDescriptor) -> Encoder:
 # --- Struct / Value -----------------------------------------------------------
 
 
-# The same rule as `coordinator.convert._plain`, which turns Values into the core's JSON.
-_MAX_EXACT_INTEGER = 2**53
+def _refuse_non_finite(number: float) -> JsonValue:
+    raise ValueError("google.protobuf.Value cannot hold NaN or Infinity in JSON")
 
 
-def value_to_json(value: Message) -> JsonValue:
-    kind = value.WhichOneof("kind")
-    if kind == "string_value":
-        return value.string_value  # type: ignore[attr-defined]
-    if kind == "number_value":
-        number = value.number_value  # type: ignore[attr-defined]
-        if not math.isfinite(number):
-            raise ValueError("google.protobuf.Value cannot hold NaN or Infinity in JSON")
-        # Value carries JSON numbers as doubles; an integral one goes back out as the
-        # integer it came in as (what protojson prints too), not as 1.0.
-        if number.is_integer() and abs(number) < _MAX_EXACT_INTEGER:
-            return int(number)
-        return number
-    if kind == "bool_value":
-        return value.bool_value  # type: ignore[attr-defined]
-    if kind == "struct_value":
-        return struct_to_json(value.struct_value)  # type: ignore[attr-defined]
-    if kind == "list_value":
-        return [value_to_json(v) for v in value.list_value.values]  # type: ignore[attr-defined]
-    return None
-
-
-def struct_to_json(struct: Message) -> dict[str, JsonValue]:
-    fields = struct.fields  # type: ignore[attr-defined]
-    # Iterating keys and indexing is native; .items() goes through the ABC.
-    return {key: value_to_json(fields[key]) for key in fields}
+# The core's walker (`coordinator.structjson`), refusing what RFC 8259 JSON cannot hold.
+struct_to_json, value_to_json = walkers(_refuse_non_finite)
 
 
 class EncodedDocuments:

@@ -197,6 +197,7 @@ class Coordinator:
                 port=settings.grpc_port,
                 limits=limits,
                 handshake_timeout=settings.header_timeout,
+                max_connections=settings.max_connections,
                 tls=tls,
             )
         )

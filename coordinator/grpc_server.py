@@ -159,6 +159,7 @@ class GrpcDoor:
         port: int,
         limits: InputLimits = DEFAULT_LIMITS,
         handshake_timeout: float = 10.0,
+        max_connections: int = 1024,
         tls: TlsFiles | None = None,
     ) -> None:
         self._services = services
@@ -170,6 +171,8 @@ class GrpcDoor:
                 *GRPC_OPTIONS,
                 ("grpc.max_receive_message_length", limits.max_request_bytes + (64 << 10)),
                 ("grpc.server_handshake_timeout_ms", int(handshake_timeout * 1000)),
+                # Past the cap grpc closes a new connection at once (as the HTTP door does).
+                ("grpc.max_allowed_incoming_connections", max_connections),
             )
         )
         self.health = health.aio.HealthServicer()

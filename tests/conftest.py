@@ -15,11 +15,19 @@ from tests.support.services import MissingService, ensure_services
 # At import, not in a hook: pytest imports this file before any conftest or test module below
 # it, and those read REDIS_URL / DATABASE_URL when they are imported.
 # scripts/check runs only tests that need neither, and says so with MCPC_TEST_SERVICES=none.
+_MISSING: str | None = None
 try:
     for _service in ensure_services() if os.environ.get("MCPC_TEST_SERVICES") != "none" else ():
         print(f"tests: started a throwaway {_service}")
 except MissingService as _missing:
-    pytest.exit(f"cannot run the tests: {_missing}", returncode=4)
+    _MISSING = f"cannot run the tests: {_missing}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A usage error is one line (exit status 4); raised at import it would come wrapped in
+    # "ImportError while loading conftest" and a traceback.
+    if _MISSING is not None:
+        raise pytest.UsageError(_MISSING)
 
 
 def _start(server: SampleServer) -> SampleServer:

@@ -24,20 +24,50 @@ import asyncpg
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 START_TIMEOUT = 30.0
+# Where Debian's packages put initdb and pg_ctl, off the PATH.
+DEBIAN_POSTGRESQL = Path("/usr/lib/postgresql")
 
 
 class MissingService(Exception):
     """Neither a running server nor the binaries to start one; the message says what to do."""
 
 
-def ensure_services(environ: dict[str, str] | os._Environ[str] = os.environ) -> list[str]:
-    """Makes REDIS_URL and DATABASE_URL point at servers that answer; returns what it started."""
+def ensure_services(
+    environ: dict[str, str] | os._Environ[str] = os.environ,
+    *,
+    debian_postgresql: Path = DEBIAN_POSTGRESQL,
+) -> list[str]:
+    """Makes REDIS_URL and DATABASE_URL point at servers that answer; returns what it started.
+
+    Raises `MissingService` naming every service that is neither running nor startable
+    (binaries are looked up on `environ["PATH"]`, PostgreSQL's also under `debian_postgresql`),
+    before starting any."""
+    redis_url = environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    database_url = environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    search = environ.get("PATH")
+    need_redis = not _answers(redis_url)
+    need_postgres = not _answers(database_url)
+    redis = shutil.which("redis-server", path=search) if need_redis else None
+    postgres = _postgres_binaries(search, debian_postgresql) if need_postgres else None
+    missing = []
+    if need_redis and redis is None:
+        missing.append(
+            f"no Redis at {redis_url} and no redis-server to start one: "
+            "install it (apt-get install redis-server) or set REDIS_URL"
+        )
+    if need_postgres and postgres is None:
+        missing.append(
+            f"no PostgreSQL at {database_url} and no initdb/pg_ctl to start one: "
+            "install it (apt-get install postgresql) or set DATABASE_URL"
+        )
+    if missing:
+        raise MissingService("; ".join(missing))
     started = []
-    if not _answers(environ.get("REDIS_URL") or DEFAULT_REDIS_URL):
-        environ["REDIS_URL"] = _start_redis()
+    if redis is not None:
+        environ["REDIS_URL"] = _start_redis(redis)
         started.append(f"redis-server at {environ['REDIS_URL']}")
-    if not _answers(environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL):
-        environ["DATABASE_URL"] = _start_postgres()
+    if postgres is not None:
+        environ["DATABASE_URL"] = _start_postgres(postgres)
         started.append(f"PostgreSQL at {environ['DATABASE_URL']}")
     return started
 
@@ -65,13 +95,7 @@ def _wait_until_listening(port: int, what: str) -> None:
         time.sleep(0.05)
 
 
-def _start_redis() -> str:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise MissingService(
-            "no Redis at REDIS_URL and no redis-server to start one: "
-            "install it (apt-get install redis-server) or set REDIS_URL"
-        )
+def _start_redis(binary: str) -> str:
     port = _free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -83,21 +107,16 @@ def _start_redis() -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
-def _postgres_binaries() -> Path | None:
-    found = shutil.which("initdb")
+def _postgres_binaries(search: str | None, debian: Path) -> Path | None:
+    """The directory of initdb and pg_ctl, if there is one."""
+    found = shutil.which("initdb", path=search)
     if found:
         return Path(found).parent
-    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return debian[-1].parent if debian else None
+    installed = sorted(debian.glob("*/bin/initdb"))
+    return installed[-1].parent if installed else None
 
 
-def _start_postgres() -> str:
-    binaries = _postgres_binaries()
-    if binaries is None:
-        raise MissingService(
-            "no PostgreSQL at DATABASE_URL and no initdb/pg_ctl to start one: "
-            "install it (apt-get install postgresql) or set DATABASE_URL"
-        )
+def _start_postgres(binaries: Path) -> str:
     directory = Path(tempfile.mkdtemp(prefix="mcpc-test-pg-"))
     data = directory / "data"
     # PostgreSQL refuses to run as root: as root, run it as the postgres user.

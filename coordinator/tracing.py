@@ -51,6 +51,7 @@ import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
@@ -138,9 +139,13 @@ _Scalar = str | bool | int | float
 
 class _SpanEncoder:
     """ReadableSpans to an OTLP request, like the SDK's `encode_spans` at about a third of its
-    CPU (measured in bench/bench_tracing.py): attribute values repeat from request to request
-    (methods, routes, targets, rules, outcomes), so their encoded KeyValues are kept. A span
-    with events, links or a non-scalar attribute is encoded by the SDK's own function."""
+    CPU (measured in bench/bench_tracing.py). Spans repeat from request to request (one name,
+    kind, status and attribute set per route, target and outcome), so the encoded part they
+    share is kept as a template, and a span is that template plus its ids and times; a span
+    whose attributes were not seen yet is built from the encoded KeyValues kept for each
+    attribute. A span with events, links or a non-scalar attribute is encoded by the SDK's
+    own function. Spans are grouped by the identity of their resource and scope (hashing a
+    `Resource` serialises its attributes to JSON)."""
 
     _KINDS: Final = {
         SpanKind.INTERNAL: PbSpan.SPAN_KIND_INTERNAL,
@@ -149,54 +154,75 @@ class _SpanEncoder:
         SpanKind.PRODUCER: PbSpan.SPAN_KIND_PRODUCER,
         SpanKind.CONSUMER: PbSpan.SPAN_KIND_CONSUMER,
     }
+    _SCALARS: Final = frozenset({str, bool, int, float})
     _MAX_KEPT: Final = 4096
 
     def __init__(self) -> None:
         self._attributes: dict[tuple[str, type, _Scalar], KeyValue] = {}
+        self._templates: dict[tuple[Any, ...], PbSpan] = {}
 
     def __call__(self, spans: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
-        groups: dict[tuple[Any, Any], list[ReadableSpan]] = {}
+        groups: dict[tuple[int, int], list[ReadableSpan]] = {}
         for span in spans:
-            groups.setdefault((span.resource, span.instrumentation_scope), []).append(span)
+            key = (id(span.resource), id(span.instrumentation_scope))
+            groups.setdefault(key, []).append(span)
         request = ExportTraceServiceRequest()
         for group in groups.values():
             # Resource and scope once per group, as the SDK encodes them.
-            resource_spans = encode_spans(group[:1]).resource_spans[0]
+            resource_spans = request.resource_spans.add()
+            resource_spans.MergeFrom(encode_spans(group[:1]).resource_spans[0])
             scope_spans = resource_spans.scope_spans[0]
             del scope_spans.spans[:]
-            scope_spans.spans.extend(self._span(span) for span in group)
-            request.resource_spans.append(resource_spans)
+            add = scope_spans.spans.add
+            for span in group:
+                self._span(span, add())
         return request
 
-    def _span(self, span: ReadableSpan) -> PbSpan:
-        attributes = span.attributes or {}
-        if (
-            span.events
-            or span.links
-            or not all(isinstance(v, _Scalar) for v in attributes.values())
-        ):
-            return encode_spans([span]).resource_spans[0].scope_spans[0].spans[0]
+    def _span(self, span: ReadableSpan, out: PbSpan) -> None:
+        items = tuple(span.attributes.items()) if span.attributes else ()
+        status = span.status
+        key = (
+            span.name,
+            span.kind,
+            status.status_code,
+            status.description,
+            items,
+            tuple(map(type, map(itemgetter(1), items))),  # True == 1: the types tell apart
+        )
+        template = self._templates.get(key)
+        if template is None:
+            if span.events or span.links or not self._SCALARS.issuperset(key[5]):
+                out.MergeFrom(encode_spans([span]).resource_spans[0].scope_spans[0].spans[0])
+                return
+            template = PbSpan(
+                name=span.name,
+                kind=self._KINDS[span.kind],
+                attributes=[self._attribute(k, v) for k, v in items],  # type: ignore[arg-type]
+                status=PbStatus(
+                    code=status.status_code.value,  # type: ignore[arg-type]
+                    message=status.description or "",
+                ),
+            )
+            if len(self._templates) < self._MAX_KEPT:
+                self._templates[key] = template
+        elif span.events or span.links:
+            out.MergeFrom(encode_spans([span]).resource_spans[0].scope_spans[0].spans[0])
+            return
+        out.MergeFrom(template)
         context = span.context
         assert context is not None
         parent = span.parent
-        flags = 0x100 | (0x200 if parent is not None and parent.is_remote else 0)
-        return PbSpan(
-            trace_id=context.trace_id.to_bytes(16, "big"),
-            span_id=context.span_id.to_bytes(8, "big"),
-            trace_state=context.trace_state.to_header() if context.trace_state else "",
-            parent_span_id=parent.span_id.to_bytes(8, "big") if parent is not None else b"",
-            name=span.name,
-            kind=self._KINDS[span.kind],
-            start_time_unix_nano=span.start_time or 0,
-            end_time_unix_nano=span.end_time or 0,
-            attributes=[self._attribute(k, v) for k, v in attributes.items()],  # type: ignore[arg-type]
-            status=PbStatus(
-                code=span.status.status_code.value,  # type: ignore[arg-type]
-                message=span.status.description or "",
-            ),
-            dropped_attributes_count=span.dropped_attributes,
-            flags=flags,
-        )
+        out.trace_id = context.trace_id.to_bytes(16, "big")
+        out.span_id = context.span_id.to_bytes(8, "big")
+        if context.trace_state:
+            out.trace_state = context.trace_state.to_header()
+        if parent is not None:
+            out.parent_span_id = parent.span_id.to_bytes(8, "big")
+        out.start_time_unix_nano = span.start_time or 0
+        out.end_time_unix_nano = span.end_time or 0
+        if span.dropped_attributes:
+            out.dropped_attributes_count = span.dropped_attributes
+        out.flags = 0x100 | (0x200 if parent is not None and parent.is_remote else 0)
 
     def _attribute(self, key: str, value: _Scalar) -> KeyValue:
         cache_key = (key, type(value), value)
@@ -359,7 +385,7 @@ class ServerSpan:
     and given to the SDK in one call when the block ends: each call into a span costs a
     lock and a pass over the values, so one call instead of three is measurably cheaper."""
 
-    __slots__ = ("_door", "_failed", "_late", "_outer", "_span", "_status", "_token")
+    __slots__ = ("_door", "_failed", "_late", "_outer", "_span", "_status", "_token", "_trace_id")
 
     def __init__(self, span: Span, door: str) -> None:
         self._span = span
@@ -369,6 +395,7 @@ class ServerSpan:
         self._failed = False
         self._late: dict[str, Any] | None = {} if span.is_recording() else None
         self._status = ""  # the ERROR status's description, when the server failed
+        self._trace_id: str | None = None
 
     def __enter__(self) -> ServerSpan:
         self._token = otel_context.attach(trace.set_span_in_context(self._span))
@@ -396,10 +423,13 @@ class ServerSpan:
             span.set_status(StatusCode.ERROR, self._status)
         span.end()
 
-    def decided(self, attributes: dict[str, Any]) -> None:
-        """The routing decision's attributes (see `record_decision`)."""
-        if self._late is not None:
-            self._late.update(attributes)
+    def trace_id(self) -> str:
+        """The span's trace id (32 hex digits) when it is sampled, else ""."""
+        if self._trace_id is None:
+            context = self._span.get_span_context()
+            sampled = context.trace_flags.sampled
+            self._trace_id = format(context.trace_id, "032x") if sampled else ""
+        return self._trace_id
 
     def failed(self, error: BaseException, *, http_status: int | None = None) -> None:
         """Records an error answer; `http_status` when the HTTP layer chose it (404, 405,
@@ -476,9 +506,6 @@ class _NoSpan:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    def decided(self, attributes: dict[str, Any]) -> None:
         return None
 
     def failed(self, error: BaseException, *, http_status: int | None = None) -> None:
@@ -610,22 +637,15 @@ def record_decision(trace_: RequestTrace | None, status_code: str) -> None:
     )
 
 
-_last_trace: list[Any] = [0, ""]  # the last trace id asked for, and its hex (one slot)
-
-
 def current_trace_id() -> str:
     """The current trace's id (32 hex digits) when it is sampled, else ""."""
     if _tracer is None:
         return ""
+    server = _SERVER_SPAN.get()
+    if server is not None:  # one request asks several times (answer, usage row, exemplar)
+        return server.trace_id()
     context = trace.get_current_span().get_span_context()
-    if not context.trace_flags.sampled:
-        return ""
-    last = _last_trace
-    trace_id = context.trace_id
-    if last[0] != trace_id:  # one request asks several times (answer, usage row, exemplar)
-        last[1] = format(trace_id, "032x")
-        last[0] = trace_id
-    return str(last[1])
+    return format(context.trace_id, "032x") if context.trace_flags.sampled else ""
 
 
 # Outcomes of an attempt that made no call: it gets no span (as a target the health probe

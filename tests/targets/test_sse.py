@@ -53,25 +53,27 @@ async def test_an_event_cut_by_the_end_of_the_stream_still_counts() -> None:
     assert found == "last"
 
 
-async def test_a_resumed_stream_that_carries_the_answer_ends_the_wait() -> None:
+def cut_stream() -> tuple[sse.SseParser, asyncio.Future[Any]]:
+    """A stream cut before its answer, whose server asked for no pause before reopening."""
     parser = sse.SseParser()
     parser.feed_line("retry: 0")
-    delivered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    reopened = 0
+    return parser, asyncio.get_running_loop().create_future()
+
+
+async def test_a_resumed_stream_that_carries_the_answer_ends_the_wait() -> None:
+    parser, delivered = cut_stream()
+    opened: list[int] = []
 
     async def reopen() -> Any:
-        nonlocal reopened
-        reopened += 1
-        return {"id": 1, "result": {}} if reopened == 3 else None
+        opened.append(1)
+        return {"id": 1, "result": {}} if len(opened) == 3 else None
 
     assert await sse.resume(parser, delivered, reopen) == {"id": 1, "result": {}}
-    assert reopened == 3
+    assert len(opened) == 3
 
 
 async def test_an_answer_delivered_on_another_stream_wins_over_the_reopened_one() -> None:
-    parser = sse.SseParser()
-    parser.feed_line("retry: 0")
-    delivered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    parser, delivered = cut_stream()
     never = asyncio.Event()
 
     async def reopen() -> Any:
@@ -85,15 +87,11 @@ async def test_an_answer_delivered_on_another_stream_wins_over_the_reopened_one(
 
 
 async def test_resuming_gives_up_after_its_limit() -> None:
-    parser = sse.SseParser()
-    parser.feed_line("retry: 0")
-    delivered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    reopened = 0
+    parser, delivered = cut_stream()
+    opened: list[int] = []
 
     async def reopen() -> Any:
-        nonlocal reopened
-        reopened += 1
-        return None
+        opened.append(1)  # and the stream ends again without the answer
 
     assert await sse.resume(parser, delivered, reopen) is None
-    assert reopened == sse.MAX_RESUMES
+    assert len(opened) == sse.MAX_RESUMES

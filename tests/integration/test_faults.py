@@ -77,6 +77,7 @@ async def test_frozen_primary_breaker_opens_then_failover_costs_almost_nothing(
         assert (answered.target, answered.outcome) == ("odoo_lab", "ok")
 
 
+@pytest.mark.slow
 async def test_mutating_call_that_may_have_run_is_not_replayed(
     pair: Running, prod: SampleServer, shared_lab: SampleServer
 ) -> None:
@@ -123,6 +124,7 @@ async def test_slow_tool_times_out_per_try_and_moves_on(
         assert elapsed >= 1.3  # 0.3 s on odoo_prod, then the 1 s tool on odoo_lab
 
 
+@pytest.mark.slow
 async def test_503_from_an_http_layer_fails_over(
     prod: SampleServer, shared_lab: SampleServer
 ) -> None:

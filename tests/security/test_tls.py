@@ -111,6 +111,7 @@ def test_tls_settings_are_checked_at_start_up(pki: Pki, tmp_path: Path) -> None:
         load_settings({"TLS_CLIENT_CA_FILE": str(pki.ca_file)})
 
 
+@pytest.mark.slow  # a CLI process of its own: about a second
 async def test_the_cli_client_talks_mutual_tls(pki: Pki, shared_prod: SampleServer) -> None:
     settings = settings_for(
         shared_prod.target_config(),

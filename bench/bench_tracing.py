@@ -12,7 +12,9 @@ noise hits them alike:
    exporter's thread included (it exports to the stand-in collector in another process).
    Beside it, the floor: the OpenTelemetry SDK alone doing the least a traced request needs
    (a server span and a client span started and ended with one attribute each, W3C extract
-   and inject, the SDK's own BatchSpanProcessor and OTLP exporter), in the same loop.
+   and inject, the SDK's own BatchSpanProcessor and OTLP exporter), in the same loop; and the
+   same floor exporting through the coordinator's encoder, so that the difference to the
+   coordinator's row is what its attributes and its own code cost.
 2. End to end: three `mcp-coordinator serve` processes (pinned to CPU 0), one per mode, in
    front of one sample MCP server, exporting to the stand-in OTLP collector
    (`tests/support/otlp_collector.py`, pinned to CPU 1). wrk (CPU 1) drives two REST
@@ -154,6 +156,7 @@ def bare_sdk_request(tracer: otel_trace.Tracer, headers: dict[str, str]) -> None
 
 FLUSH_EVERY = 500  # requests: the export queue (2048 spans) never overflows
 FLOOR = "bare SDK floor (2 spans)"
+FLOOR_LEAN = "bare SDK floor (2 spans), our encoder"
 
 
 async def in_process_cpu(mode: str, calls: int, endpoint: str) -> float:
@@ -162,9 +165,13 @@ async def in_process_cpu(mode: str, calls: int, endpoint: str) -> float:
     headers = {"x-api-key": API_KEY}
     provider: TracerProvider | None = None
     async with contextlib.AsyncExitStack() as stack:
-        if mode == FLOOR:
+        if mode in (FLOOR, FLOOR_LEAN):
             provider = TracerProvider()  # the sampler from OTEL_*, as the coordinator's
-            exporter = OTLPSpanExporter(endpoint=endpoint, insecure=True)
+            exporter = (
+                OTLPSpanExporter(endpoint=endpoint, insecure=True)
+                if mode == FLOOR
+                else tracing._LeanOtlpExporter(endpoint=endpoint, insecure=True)
+            )
             provider.add_span_processor(BatchSpanProcessor(exporter))
             tracer = provider.get_tracer("floor")
             stack.callback(provider.shutdown)
@@ -193,7 +200,12 @@ async def in_process_cpu(mode: str, calls: int, endpoint: str) -> float:
         return (time.process_time() - started) / calls * 1e6
 
 
-IN_PROCESS_MODES = {"baseline": {}, **MODES, FLOOR: MODES["on, sampling 1"]}
+IN_PROCESS_MODES = {
+    "baseline": {},
+    **MODES,
+    FLOOR: MODES["on, sampling 1"],
+    FLOOR_LEAN: MODES["on, sampling 1"],
+}
 
 
 async def in_process_rows(endpoint: str, calls: int, rounds: int) -> dict[str, list[float]]:
@@ -328,8 +340,9 @@ async def main(args: argparse.Namespace) -> None:
         cpu = statistics.median(values)
         print(f"| {mode} | {cpu:.2f} | {cpu - baseline:+.2f} |")
     ours = statistics.median(in_process["on, sampling 1"])
-    floor = statistics.median(in_process[FLOOR])
-    print(f"\nOn with sampling 1 over the bare SDK floor: {ours - floor:+.2f} µs per request")
+    for floor_mode in (FLOOR, FLOOR_LEAN):
+        floor = statistics.median(in_process[floor_mode])
+        print(f"\nOn with sampling 1 over the {floor_mode}: {ours - floor:+.2f} µs per request")
     if not end_to_end:
         return
     print(f"\nEnd to end, REST at concurrency {args.concurrency} (median of rounds):\n")

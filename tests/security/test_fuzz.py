@@ -1,13 +1,16 @@
 """Fuzzing the real contract: schemathesis against the coordinator's own /openapi.json
-(a real coordinator in front of the sample targets), and hypothesis-made messages and raw
-bytes through the gRPC door. No 5xx, no INTERNAL or UNKNOWN, every response as documented."""
+(a real coordinator in front of the sample targets), hypothesis-made messages and raw
+bytes through the gRPC door, and hypothesis-made tool calls through /mcp. No 5xx, no INTERNAL
+or UNKNOWN (or JSON-RPC internal error), every response as documented."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -85,9 +88,15 @@ def test_every_operation_of_the_served_document_holds_under_fuzzing(
         "/status",
         "/usage",
     }
+    fuzzed = set()
     for operation in operations:
-        if mode is GenerationMode.NEGATIVE and operation.method.upper() != "POST":
-            continue  # GET /health and /status take no input to break
+        # The key's header counts as a parameter here; it is sent right on every call.
+        takes_input = operation.method.upper() == "POST" or any(
+            parameter.location in ("query", "path") for parameter in operation.iter_parameters()
+        )
+        if mode is GenerationMode.NEGATIVE and not takes_input:
+            continue  # GET /health and /status take no input to break; GET /usage its query
+        fuzzed.add(operation.path)
 
         @FUZZ
         @given(case=operation.as_strategy(generation_mode=mode))
@@ -100,6 +109,8 @@ def test_every_operation_of_the_served_document_holds_under_fuzzing(
             )
 
         check()
+    if mode is GenerationMode.NEGATIVE:
+        assert fuzzed == {"/route", "/aggregate", "/usage"}
 
 
 JSON = st.recursive(
@@ -184,3 +195,63 @@ def test_random_bytes_through_the_grpc_door_never_get_internal_or_unknown(
             assert_no_server_fault(lambda: methods[which](raw, metadata=metadata, timeout=15))
 
         send()
+
+
+@st.composite
+def deep(draw: st.DrawFn) -> object:
+    """A JSON value wrapped in up to 40 objects or lists: around the default MAX_JSON_DEPTH."""
+    value: object = draw(JSON)
+    for wrap in draw(st.lists(st.booleans(), max_size=40)):
+        value = {"a": value} if wrap else [value]
+    return value
+
+
+MCP_NAME = st.sampled_from(["list_skills", "get_record", "aggregate", "nope"]) | st.text(
+    st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=20
+)
+
+
+@st.composite
+def tools_calls(draw: st.DrawFn) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    if draw(st.booleans()):
+        meta["mcp-coordinator/context"] = draw(deep() | JSON)
+    if draw(st.booleans()):
+        meta["mcp-coordinator/target"] = draw(NAMES | JSON)
+    arguments = draw(st.dictionaries(st.text(max_size=300), deep() | JSON, max_size=3))
+    return {"name": draw(MCP_NAME), "arguments": arguments, "_meta": meta}
+
+
+@pytest.mark.slow
+def test_generated_tool_calls_through_the_mcp_door_never_get_a_server_error(
+    served: Served,
+) -> None:
+    with httpx.Client(base_url=served.http_url, timeout=15) as client:
+
+        @settings(FUZZ, max_examples=50)
+        @given(params=tools_calls())
+        def call(params: dict[str, Any]) -> None:
+            message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+            answer = client.post(
+                "/mcp",
+                json=message,
+                headers={
+                    "X-API-Key": API_KEY,
+                    "Accept": "application/json, text/event-stream",
+                    "MCP-Protocol-Version": "2026-07-28",
+                    "Mcp-Method": "tools/call",
+                    "Mcp-Name": params["name"],
+                },
+            )
+            assert answer.status_code < 500, answer.text
+            if answer.headers["content-type"].startswith("text/event-stream"):
+                data = [line[5:] for line in answer.text.splitlines() if line.startswith("data:")]
+                body = json.loads(data[-1])
+            else:
+                body = answer.json()
+            assert body.get("error", {}).get("code") != -32603, body
+
+        call()

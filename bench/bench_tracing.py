@@ -1,6 +1,7 @@
 """What traces cost: off, on with sampling 0, on with sampling 1, side by side in one run.
 
     python bench/bench_tracing.py [--seconds 3] [--rounds 3] [--concurrency 8] [--calls 20000]
+                                  [--in-process-only] [--before REV]
 
 Two measurements, each interleaved (round after round, the modes in turn) so machine
 noise hits them alike:
@@ -38,6 +39,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import aiohttp
 import uvloop
@@ -96,26 +98,57 @@ def start_collector() -> tuple[subprocess.Popen[bytes], str]:
 # -- 1. the tracing work of one request, in process ----------------------------------------
 
 
-async def one_request(operation: Operation, headers: dict[str, str]) -> None:
-    """What the REST door, the service, a target and the observer do about tracing."""
+async def one_request(
+    operation: Operation, headers: dict[str, str], module: ModuleType = tracing
+) -> None:
+    """What the REST door, the service, a target and the observer do about tracing
+    (`module`: coordinator.tracing, or an earlier revision of it, see `--before`)."""
     trace = RequestTrace(target="odoo_prod", rule="explicit", reason="Explicit target")
+    current = module is tracing
 
     async def handler() -> str:
-        with tracing.attempt_span(
-            "odoo_prod", "http", operation, "query", url=TARGET_URL, protocol_version="2025-11-25"
-        ) as span:
+        attempt = (
+            module.attempt_span(
+                "odoo_prod",
+                "http",
+                operation,
+                "query",
+                url=TARGET_URL,
+                protocol_version="2025-11-25",
+            )
+            if current
+            else module.attempt_span("odoo_prod", "http", operation, "query")
+        )
+        with attempt as span:
             params: dict[str, object] = {"name": "get_record", "arguments": {}}
-            tracing.inject_meta(params)
+            module.inject_meta(params)
             sent = dict(headers)
-            tracing.inject_headers(sent)
+            module.inject_headers(sent)
             span.finished(Attempt("odoo_prod", "ok", 1.0))
-        answer_trace_id = tracing.current_trace_id()
-        tracing.current_trace_id()  # the observer: usage row, log line, exemplar
-        tracing.record_decision(trace, "OK")
+        answer_trace_id: str = module.current_trace_id()
+        module.current_trace_id()  # the observer: usage row, log line, exemplar
+        module.record_decision(trace, "OK")
         return answer_trace_id
 
-    with tracing.http_server_span("POST", "/route", "/route", "http", headers):
+    if not current and "http_server_call" in vars(module):  # before the door opened the span
+        await module.http_server_call(handler(), "POST", "/route", "/route", headers)
+        return
+    with module.http_server_span("POST", "/route", "/route", "http", headers):
         await handler()
+
+
+def tracing_at(revision: str) -> ModuleType:
+    """coordinator/tracing.py as it was at git `revision`, loaded beside the current one."""
+    source = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{revision}:coordinator/tracing.py"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    module = ModuleType(f"tracing_{revision}")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, f"{revision}:coordinator/tracing.py", "exec"), module.__dict__)
+    return module
 
 
 async def untraced_request(operation: Operation, headers: dict[str, str]) -> None:
@@ -159,7 +192,9 @@ FLOOR = "bare SDK floor (2 spans)"
 FLOOR_LEAN = "bare SDK floor (2 spans), our encoder"
 
 
-async def in_process_cpu(mode: str, calls: int, endpoint: str) -> float:
+async def in_process_cpu(
+    mode: str, calls: int, endpoint: str, before: ModuleType | None = None
+) -> float:
     """CPU µs per request (this process, all threads: export included) for `calls` requests."""
     operation = Operation("tool", tool="get_record")
     headers = {"x-api-key": API_KEY}
@@ -181,6 +216,14 @@ async def in_process_cpu(mode: str, calls: int, endpoint: str) -> float:
 
         elif mode == "baseline":
             request = untraced_request
+        elif before is not None and mode.startswith(BEFORE):
+            config = before.TracingConfig(endpoint=endpoint)
+            opened = await stack.enter_async_context(before.open_tracing(config))
+            provider = opened.provider
+
+            async def request(operation: Operation, headers: dict[str, str]) -> None:
+                await one_request(operation, headers, before)
+
         else:
             config = tracing.TracingConfig(endpoint=endpoint) if mode != "off" else None
             opened = await stack.enter_async_context(tracing.open_tracing(config))
@@ -208,14 +251,24 @@ IN_PROCESS_MODES = {
 }
 
 
-async def in_process_rows(endpoint: str, calls: int, rounds: int) -> dict[str, list[float]]:
-    results: dict[str, list[float]] = {mode: [] for mode in IN_PROCESS_MODES}
+BEFORE = "on, sampling 1, at"
+
+
+async def in_process_rows(
+    endpoint: str, calls: int, rounds: int, before: str | None
+) -> dict[str, list[float]]:
+    modes = dict(IN_PROCESS_MODES)
+    earlier = None
+    if before is not None:
+        earlier = tracing_at(before)
+        modes[f"{BEFORE} {before}"] = MODES["on, sampling 1"]
+    results: dict[str, list[float]] = {mode: [] for mode in modes}
     for _ in range(rounds):
-        for mode, env in IN_PROCESS_MODES.items():
+        for mode, env in modes.items():
             for key in _OTEL_KEYS:
                 os.environ.pop(key, None)
             os.environ.update(env)
-            results[mode].append(await in_process_cpu(mode, calls, endpoint))
+            results[mode].append(await in_process_cpu(mode, calls, endpoint, earlier))
     for key in _OTEL_KEYS:
         os.environ.pop(key, None)
     return results
@@ -320,7 +373,7 @@ async def main(args: argparse.Namespace) -> None:
     sample = await SampleServer("odoo_prod", "production").start()
     end_to_end: Measured = {}
     try:
-        in_process = await in_process_rows(endpoint, args.calls, args.rounds)
+        in_process = await in_process_rows(endpoint, args.calls, args.rounds, args.before)
         if not args.in_process_only:
             with Coordinators(sample.url, endpoint) as coordinators:
                 await check_answers(coordinators.urls)
@@ -366,5 +419,10 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=10000, help="in-process requests per round")
     parser.add_argument(
         "--in-process-only", action="store_true", help="skip the end-to-end measurement"
+    )
+    parser.add_argument(
+        "--before",
+        metavar="REV",
+        help="also measure coordinator/tracing.py as at git revision REV (in process)",
     )
     uvloop.run(main(parser.parse_args()))

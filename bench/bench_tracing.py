@@ -23,7 +23,7 @@ noise hits them alike:
    live Route (the same call with `no_cache`). Per mode and path: the coordinator's CPU per
    request (its exporter thread included), req/s and p50 at `--concurrency`.
 
-Budget (issue 16): off costs under 2 µs CPU per request; on with sampling 1 at most 30 µs more.
+Budget: off costs under 2 µs CPU per request; on with sampling 1 at most 30 µs more.
 """
 
 from __future__ import annotations

@@ -153,7 +153,13 @@ class Coordinator:
             )
         )
         observer = self.observer = RequestObserver(recorder, self.metrics)
-        self.mcp = McpDoor(self.service, targets, observer=observer)
+        limits = self.limits = InputLimits(
+            max_request_bytes=settings.max_request_bytes,
+            max_json_depth=settings.max_json_depth,
+            max_string_length=settings.max_string_length,
+            max_key_length=settings.max_key_length,
+        )
+        self.mcp = McpDoor(self.service, targets, observer=observer, limits=limits)
         if not self.network:
             self._stack.callback(self.mcp.close)
             self._warm_up(targets)
@@ -169,12 +175,6 @@ class Coordinator:
             RateLimiter(settings.redis_url, replicas=settings.rate_limit_replicas)
         )
         self.mcp.limiter = self.limiter
-        limits = self.limits = InputLimits(
-            max_request_bytes=settings.max_request_bytes,
-            max_json_depth=settings.max_json_depth,
-            max_string_length=settings.max_string_length,
-            max_key_length=settings.max_key_length,
-        )
         handlers = coordinator_handlers(
             self.service,
             keyring,
@@ -207,6 +207,7 @@ class Coordinator:
                 self.mcp,
                 admission(keyring, self.limiter, observer),
                 host=settings.host,
+                cors_origins=settings.cors_origins,
                 max_body_bytes=settings.max_request_bytes,  # as on the other doors
             ).running()
         )
@@ -225,9 +226,31 @@ class Coordinator:
             http_app.add_middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST"],
-                allow_headers=["X-API-Key", "Content-Type", "X-Request-Id", "X-Request-Timeout"],
-                expose_headers=["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
+                # DELETE and the MCP headers: a browser MCP host ends its session and names
+                # the session, revision, method and tool on /mcp (Mcp-Param-* cannot be listed).
+                allow_methods=["GET", "POST", "DELETE"],
+                allow_headers=[
+                    "X-API-Key",
+                    "Authorization",
+                    "Content-Type",
+                    "X-Request-Id",
+                    "X-Request-Timeout",
+                    "X-Coordinator-Context",
+                    "X-Coordinator-Target",
+                    "Mcp-Session-Id",
+                    "MCP-Protocol-Version",
+                    "Mcp-Method",
+                    "Mcp-Name",
+                    "Last-Event-ID",
+                ],
+                expose_headers=[
+                    "X-Request-Id",
+                    "Retry-After",
+                    "RateLimit",
+                    "RateLimit-Policy",
+                    "Mcp-Session-Id",
+                    "WWW-Authenticate",
+                ],
                 max_age=600,
             )
         config = uvicorn.Config(

@@ -12,8 +12,9 @@ thousand levels deep is refused in microseconds and cannot raise
 RecursionError. `check_json` walks a parsed JSON body (the REST door runs it
 before decoding the body into a message, whose decoder recurses);
 `check_message` walks a protobuf message (what the gRPC door hands to the
-handlers). The /mcp door's JSON-RPC bodies are bounded by size only: the MCP
-SDK parses them before the coordinator sees them.
+handlers). The /mcp door runs `check_json` on each request's `params` (tool
+`arguments`, `_meta`, resource and prompt parameters) before anything is
+routed, and answers JSON-RPC invalid params (-32602) naming the limit.
 """
 
 from __future__ import annotations

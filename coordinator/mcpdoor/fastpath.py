@@ -222,7 +222,9 @@ class FastPath:
         once the call has taken `WATCH_AFTER` seconds: most calls end sooner, and a task
         per call to watch them cost more than anything else this path does."""
         params = message["params"]
-        incoming = Incoming(params=params, protocol_version=VERSION, caller=caller)
+        incoming = Incoming(
+            params=params, protocol_version=VERSION, caller=caller, request_id=message["id"]
+        )
         this = asyncio.current_task()
         assert this is not None
         watch: list[asyncio.Future[None]] = []
@@ -288,7 +290,9 @@ class FastPath:
         """The answer as JSON. A host that goes away does not cancel the call (on
         this revision only `notifications/cancelled` does); its answer is lost."""
         params = message["params"]
-        incoming = Incoming(params=params, protocol_version=SESSION_VERSION, caller=caller)
+        incoming = Incoming(
+            params=params, protocol_version=SESSION_VERSION, caller=caller, request_id=message["id"]
+        )
         call = asyncio.ensure_future(
             _settled(self.door.call_tool(incoming, params["name"], params.get("arguments")))
         )
@@ -330,7 +334,7 @@ async def _settled(call: Awaitable[dict[str, Any]]) -> Outcome:
         return failure
 
 
-def _response(request_id: RequestId, outcome: Outcome) -> tuple[dict[str, Any], int | None]:
+def _response(request_id: RequestId | None, outcome: Outcome) -> tuple[dict[str, Any], int | None]:
     """The JSON-RPC response to a call's outcome, and the code of the MCP error it
     carries, which may set the HTTP status (None for a result or an internal error)."""
     if isinstance(outcome, dict):
@@ -405,6 +409,58 @@ async def _read_body(receive: Receive, length: int) -> tuple[bytes | None, Recei
 
     complete = not more and disconnect is None and size == length
     return (body if complete else None), replay
+
+
+async def read_bounded(receive: Receive, limit: int) -> tuple[bytes, Receive] | None:
+    """A body of any length: None when it is larger than `limit` bytes, else the body
+    and a `receive` that replays it (then passes on to the original)."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    pending: list[Message] = []
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            pending.append(message)  # the client left mid-body
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    pending.insert(0, {"type": "http.request", "body": body, "more_body": more})
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return body, replay
+
+
+async def refuse_over_limits(door: McpDoor, scope: Scope, body: bytes, send: Send) -> bool:
+    """Before the SDK parses a POST: the `params` of its JSON-RPC message checked against
+    the input limits (`McpDoor.check_params`), and answered here when over one (True). The
+    SDK's own parser calls a document nested a few hundred levels deep a parse error; here
+    it is invalid params naming the limit, as on the other doors. Anything else (not JSON,
+    a batch, no object params) passes unchecked: the SDK answers it by the protocol."""
+    message = _json_object(body)
+    params = message.get("params") if message is not None else None
+    if message is None or not isinstance(params, dict):
+        return False
+    try:
+        door.check_params(params)
+    except MCPError as refused:
+        request_id = message.get("id")
+        if isinstance(request_id, bool) or not isinstance(request_id, int | str):
+            request_id = None
+        response, code = _response(request_id, refused)
+        # A 2025-11-25 session answers errors in the body, as the fast path does.
+        in_session = any(name == b"mcp-session-id" for name, _ in scope["headers"])
+        status = 200 if in_session else ERROR_CODE_HTTP_STATUS.get(code or 0, 400)
+        await _send_json(send, status, orjson.dumps(response), [])
+        return True
+    return False
 
 
 async def _cancel_when_gone(receive: Receive, task: asyncio.Task[Any]) -> None:

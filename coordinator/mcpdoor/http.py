@@ -4,9 +4,13 @@ The SDK's session manager serves 2025-11-25 (initialize, `Mcp-Session-Id`,
 the GET stream, DELETE) and 2026-07-28 (stateless, chosen by the
 `MCP-Protocol-Version` header) and answers malformed messages, wrong
 `Accept`, unknown sessions and oversized bodies by the protocol. In front of
-it this app checks the key (`X-API-Key` or `Authorization: Bearer`; 401 with
-`WWW-Authenticate`) and reads what the request tells the core: routing inputs,
-deadline (`X-Request-Timeout` or `Grpc-Timeout`, as on REST) and request id.
+it this app checks the body's size (`MAX_REQUEST_BYTES`: 413, by Content-Length
+before the key, as on REST), then the key (`X-API-Key` or `Authorization:
+Bearer`, exactly one of them: 400 for two; 401 with `WWW-Authenticate`) and
+reads what the request tells the core: routing inputs, deadline
+(`X-Request-Timeout` or `Grpc-Timeout`, as on REST) and request id. What a
+request's `params` hold (depth, string and key lengths) is checked once the
+JSON-RPC message is parsed (`McpDoor.check_params`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -30,7 +34,7 @@ from coordinator.calls import CallContext
 from coordinator.errors import CoordinatorError, ErrorCode, Refusal
 from coordinator.gateway.errors import error_headers
 from coordinator.gateway.headers import read_request_headers
-from coordinator.mcpdoor.fastpath import FastPath
+from coordinator.mcpdoor.fastpath import FastPath, read_bounded, refuse_over_limits
 from coordinator.mcpdoor.inputs import connection_inputs
 from coordinator.mcpdoor.server import SCOPE_KEY, Caller, McpDoor
 from coordinator.mcpdoor.sessions import OpenSessions
@@ -47,14 +51,36 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 log = logging.getLogger(__name__)
 
 
-def key_metadata(headers: Mapping[str, str]) -> dict[str, str]:
-    """The key of a request as call metadata: `X-API-Key`, or `Authorization: Bearer <key>`."""
-    key = headers.get("x-api-key")
-    if not key:
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            key = token.strip()
-    return {"x-api-key": key} if key else {}
+def key_metadata(raw_headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The key of a request as call metadata: `X-API-Key`, or `Authorization: Bearer <key>`.
+    INVALID_ARGUMENT when the request carries more than one (two `X-API-Key`, two
+    `Authorization`, or one of each): which one wins must not depend on a proxy's order."""
+    keys: list[str] = []
+    authorizations = 0
+    for name, value in raw_headers:
+        if name == b"x-api-key":
+            keys.append(value.decode("latin-1"))
+        elif name == b"authorization":
+            authorizations += 1
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                keys.append(token.strip())
+    if authorizations > 1:
+        raise _bad_header("Authorization", "given more than once")
+    if len(keys) > 1:
+        raise _bad_header("Authorization", "a Bearer key and X-API-Key: send the key once")
+    return {"x-api-key": keys[0]} if keys and keys[0] else {}
+
+
+def _bad_header(name: str, problem: str) -> CoordinatorError:
+    return CoordinatorError(ErrorCode.INVALID_ARGUMENT, f"header {name}: {problem}")
+
+
+def too_large(limit: int) -> CoordinatorError:
+    """Over `MAX_REQUEST_BYTES`, in the words of the REST door (answered with 413)."""
+    return CoordinatorError(
+        ErrorCode.RESOURCE_EXHAUSTED, f"request body larger than MAX_REQUEST_BYTES={limit} bytes"
+    )
 
 
 def admission(
@@ -82,16 +108,24 @@ def admission(
     return admit
 
 
-def rebinding_protection(host: str) -> TransportSecuritySettings | None:
-    """On a loopback address, requests must name a loopback host and origin: a web
-    page cannot reach the door through DNS rebinding. On any other address the
-    door is behind a deliberate network setup that names its own hosts."""
+def rebinding_protection(
+    host: str, cors_origins: Sequence[str] = ()
+) -> TransportSecuritySettings | None:
+    """On a loopback address, requests must name a loopback host and origin (or one of
+    `cors_origins`, the pages CORS_ORIGINS lets call): a web page cannot reach the door
+    through DNS rebinding. On any other address the door is behind a deliberate network
+    setup that names its own hosts."""
     if host not in LOOPBACK_HOSTS:
         return None
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
-        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+        allowed_origins=[
+            "http://127.0.0.1:*",
+            "http://localhost:*",
+            "http://[::1]:*",
+            *cors_origins,
+        ],
     )
 
 
@@ -104,12 +138,14 @@ class McpHttpApp:
         check: KeyCheck,
         *,
         host: str = "127.0.0.1",
+        cors_origins: Sequence[str] = (),
         max_body_bytes: int = MAX_BODY_BYTES,
         fast_path: bool = True,
     ) -> None:
         self.door = door
         self._check = check
-        security = rebinding_protection(host)
+        self._max_body_bytes = max_body_bytes
+        security = rebinding_protection(host, cors_origins)
         self.manager = StreamableHTTPSessionManager(
             app=door.server,
             json_response=False,
@@ -162,8 +198,19 @@ class McpHttpApp:
             raw = scope["headers"] = [(name, value.strip()) for name, value in raw]
         try:
             parsed = read_request_headers(raw)
+            limit = self._max_body_bytes
+            if parsed.content_length is not None and parsed.content_length > limit:
+                await _refuse(too_large(limit), send, status=413)
+                return
+            if parsed.content_length is None and scope["method"] == "POST":
+                # A body sent in chunks: read (at most the limit) before the key, as REST does.
+                read = await read_bounded(receive, limit)
+                if read is None:
+                    await _refuse(too_large(limit), send, status=413)
+                    return
+                receive = read[1]
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}
-            metadata = key_metadata(headers)
+            metadata = key_metadata(raw)
             principal = await self._check(metadata)
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
             inputs = connection_inputs(headers, query)
@@ -187,6 +234,14 @@ class McpHttpApp:
                 if unanswered is None:
                     return
                 receive = unanswered
+            if scope["method"] == "POST":
+                read = await read_bounded(receive, limit)  # within Content-Length or read above
+                if read is None:
+                    await _refuse(too_large(limit), watched, status=413)
+                    return
+                body, receive = read
+                if await refuse_over_limits(self.door, scope, body, watched):
+                    return
             await self.manager.handle_request(scope, receive, watched)
         except Exception:
             # E.g. a request that arrives while the session manager stops.
@@ -197,13 +252,16 @@ class McpHttpApp:
                 )
 
 
-async def _refuse(error: CoordinatorError, send: Send) -> None:
-    """A JSON-RPC error without id, with the HTTP status and headers of the other doors."""
+async def _refuse(error: CoordinatorError, send: Send, *, status: int | None = None) -> None:
+    """A JSON-RPC error without id, with the HTTP status and headers of the other doors
+    (`status` when the HTTP layer decides it, as 413 for a body over the limit)."""
     failure: dict[str, Any] = {"code": INVALID_REQUEST, "message": error.message}
     if error.retry_after is not None:
         failure["data"] = {"retry_after_seconds": error.retry_after}
     body = json.dumps({"jsonrpc": "2.0", "id": None, "error": failure}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += error_headers(error, www_authenticate=WWW_AUTHENTICATE)
-    await send({"type": "http.response.start", "status": error.http_status, "headers": headers})
+    await send(
+        {"type": "http.response.start", "status": status or error.http_status, "headers": headers}
+    )
     await send({"type": "http.response.body", "body": body})

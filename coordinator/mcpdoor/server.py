@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeVar
 
 import mcp_types as types
 from mcp.server.caching import CacheableMethod, CacheHint
-from mcp.server.context import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions, Server
 from mcp.server.models import InitializationOptions
 from mcp.server.session import ServerSession
@@ -43,6 +43,7 @@ from coordinator.auth import Principal
 from coordinator.calls import CallContext
 from coordinator.errors import CoordinatorError, ErrorCode, Refusal, invalid_argument
 from coordinator.ids import new_request_id
+from coordinator.limits import DEFAULT_LIMITS, InputLimits, check_json
 from coordinator.mcpdoor.catalogue import Catalogue, Entry, Kind
 from coordinator.mcpdoor.inputs import ROUTING_META, RoutingInputs, call_inputs, routing_meta
 from coordinator.observe import RequestObserver
@@ -58,6 +59,19 @@ AGGREGATE_TOOL = "aggregate"
 SCOPE_KEY = "mcp_coordinator.call"
 MAX_LEGACY_SESSIONS = 10_000
 _T = TypeVar("_T")
+# The methods whose handlers send the call through `_observed` (and open its span there).
+_OBSERVED_METHODS = frozenset(
+    {
+        "tools/list",
+        "tools/call",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+        "prompts/list",
+        "prompts/get",
+        "completion/complete",
+    }
+)
 _CACHEABLE: tuple[CacheableMethod, ...] = (
     "tools/list",
     "resources/list",
@@ -118,6 +132,7 @@ class Incoming:
     protocol_version: str
     caller: Caller
     progress: _ProgressForward | None = None
+    request_id: types.RequestId | None = None  # the JSON-RPC id, for the trace
 
 
 class _Server(Server[Any]):
@@ -147,8 +162,12 @@ class McpDoor:
         observer: RequestObserver | None = None,
         default_caller: Caller | None = None,
         limiter: RateLimiter | None = None,
+        limits: InputLimits = DEFAULT_LIMITS,
     ) -> None:
         self.service = service
+        # What a request's `params` may hold (depth, string and key lengths), as on the
+        # other doors; checked before anything is routed (`check_params`).
+        self.limits = limits
         self.observer = observer
         # Counts a call that names its target against the key's limit on that target (the
         # key's own limit is counted when the HTTP door admits the request).
@@ -195,6 +214,9 @@ class McpDoor:
         handle("prompts/list", paginated, self._list_prompts)
         handle("prompts/get", types.GetPromptRequestParams, self._get_prompt)
         handle("completion/complete", types.CompleteRequestParams, self._complete)
+        # The handlers above open their request's span (in `_observed`); this one opens it
+        # for the rest (initialize, ping, logging/setLevel...).
+        self.server.middleware.append(self._span_unobserved)
 
     def close(self) -> None:
         self.listen.close()
@@ -249,12 +271,14 @@ class McpDoor:
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> dict[str, Any]:
-        return await self.call_tool(self._incoming(ctx), params.name, params.arguments)
+        incoming = self._incoming(ctx, check=False)  # call_tool checks the params
+        return await self.call_tool(incoming, params.name, params.arguments)
 
     async def call_tool(
         self, incoming: Incoming, name: str, arguments: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         """`tools/call`, from the SDK's handler or the door's fast path."""
+        self.check_params(incoming.params)
         if name == AGGREGATE_TOOL and self.aggregation:
             return await self._observed(
                 incoming,
@@ -445,18 +469,32 @@ class McpDoor:
         if self.limiter is not None and principal is not None and principal.target_rates:
             await self.limiter.check(principal, *targets, key_limit=False)
 
-    def _incoming(self, ctx: ServerRequestContext[Any]) -> Incoming:
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        """Refuses `params` over the input limits (nesting depth, string and key lengths)
+        with a JSON-RPC invalid-params error naming the limit. Without recursion, and
+        before anything else looks inside: a deep document must not reach the code
+        that walks it recursively (the cache key, the upstream encoder)."""
+        try:
+            check_json(params, self.limits)
+        except CoordinatorError as error:
+            raise protocol_error(error, None) from None
+
+    def _incoming(self, ctx: ServerRequestContext[Any], *, check: bool = True) -> Incoming:
+        params = ctx.params or {}
+        if check:
+            self.check_params(params)
         scope = getattr(ctx.request, "scope", None)
         caller = scope.get(SCOPE_KEY) if isinstance(scope, Mapping) else None
         if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
             self._remember(ctx, scope)
-        meta = ctx.params.get("_meta") if ctx.params else None
+        meta = params.get("_meta")
         wants_progress = isinstance(meta, Mapping) and meta.get("progressToken") is not None
         return Incoming(
-            params=ctx.params or {},
+            params=params,
             protocol_version=ctx.protocol_version,
             caller=caller if isinstance(caller, Caller) else self.default_caller,
             progress=_ProgressForward(ctx.session) if wants_progress else None,
+            request_id=ctx.request_id,
         )
 
     async def _observed(
@@ -489,6 +527,7 @@ class McpDoor:
             method,
             meta if isinstance(meta, Mapping) else None,
             tool=tool if isinstance(tool, str) else None,
+            request_id=incoming.request_id,
             protocol_version=incoming.protocol_version,
             transport=caller.transport,
         )
@@ -496,6 +535,8 @@ class McpDoor:
             try:
                 result = await body(call, trace)
                 code, message = "OK", ""
+                if isinstance(result, dict) and result.get("isError") is True:
+                    span.tool_error()
                 if (
                     incoming.protocol_version in MODERN_PROTOCOL_VERSIONS
                     and isinstance(result, dict)
@@ -529,6 +570,27 @@ class McpDoor:
                         error=message,
                         refusal=refused,
                     )
+
+    async def _span_unobserved(
+        self, ctx: ServerRequestContext[Any], call_next: CallNext
+    ) -> HandlerResult:
+        if ctx.method in _OBSERVED_METHODS:
+            return await call_next(ctx)
+        scope = getattr(ctx.request, "scope", None)
+        caller = scope.get(SCOPE_KEY) if isinstance(scope, Mapping) else None
+        meta = ctx.params.get("_meta") if ctx.params else None
+        with tracing.mcp_server_span(
+            ctx.method,
+            meta if isinstance(meta, Mapping) else None,
+            request_id=ctx.request_id,
+            protocol_version=ctx.protocol_version,
+            transport=(caller if isinstance(caller, Caller) else self.default_caller).transport,
+        ) as span:
+            try:
+                return await call_next(ctx)
+            except MCPError as error:  # the host's request was refused
+                span.refused(str(error.error.code))
+                raise
 
     # ------------------------------------------------------------------ list changes
 

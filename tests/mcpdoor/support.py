@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
+import httpx
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -24,8 +25,11 @@ async def mcp_client(
     headers: Mapping[str, str] | None = None,
     **options: Any,
 ) -> AsyncIterator[Client]:
-    """An SDK client on `url` (the coordinator's /mcp) with the API key, no client cache."""
-    sent = {"X-API-Key": API_KEY, **(headers or {})}
+    """An SDK client on `url` (the coordinator's /mcp) with the API key (as `X-API-Key`,
+    unless `headers` send it as `Authorization`: one key per request), no client cache."""
+    sent = dict(headers or {})
+    if not any(name.lower() in ("authorization", "x-api-key") for name in sent):
+        sent["X-API-Key"] = API_KEY
     async with (
         httpx2.AsyncClient(headers=sent, timeout=30.0) as http,
         Client(
@@ -51,3 +55,39 @@ def call_meta(*, context: dict[str, Any] | None = None, target: str | None = Non
     if target is not None:
         meta["mcp-coordinator/target"] = target
     return meta
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 0,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"},
+    },
+}
+"""The request that opens a 2025-11-25 session."""
+
+
+def session_headers(session: str, key: str = API_KEY) -> dict[str, str]:
+    """The headers of a request on a 2025-11-25 session, answered as JSON or a stream."""
+    return {
+        "X-API-Key": key,
+        "Accept": "application/json, text/event-stream",
+        "Content-Type": "application/json",
+        "MCP-Protocol-Version": "2025-11-25",
+        "Mcp-Session-Id": session,
+    }
+
+
+async def open_session(http: httpx.AsyncClient, url: str, key: str = API_KEY) -> str:
+    """Opens a 2025-11-25 session on `url` (initialize, then initialized); its id."""
+    sent = {k: v for k, v in session_headers("", key).items() if k != "Mcp-Session-Id"}
+    opened = await http.post(url, json=INITIALIZE, headers=sent)
+    assert opened.status_code == 200, opened.text
+    session = opened.headers["mcp-session-id"]
+    done = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    answer = await http.post(url, json=done, headers=session_headers(session, key))
+    assert answer.status_code == 202
+    return session

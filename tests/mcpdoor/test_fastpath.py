@@ -17,6 +17,7 @@ from mcp.server.streamable_http import StreamableHTTPServerTransport
 from coordinator.mcpdoor.fastpath import cancelled_request, plain_session_call, plain_tools_call
 from coordinator.mcpdoor.sessions import OpenSessions
 from tests.integration.conftest import API_KEY, Running
+from tests.mcpdoor.support import open_session, session_headers
 from tests.mcpdoor.test_everything import with_everything
 
 __all__ = ["with_everything"]
@@ -127,36 +128,6 @@ def session_call(name: str, arguments: dict[str, Any], request_id: int, **meta: 
     if meta:
         params["_meta"] = meta
     return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
-
-
-def session_headers(session: str) -> dict[str, str]:
-    return {
-        "X-API-Key": API_KEY,
-        "Accept": "application/json, text/event-stream",
-        "Content-Type": "application/json",
-        "MCP-Protocol-Version": "2025-11-25",
-        "Mcp-Session-Id": session,
-    }
-
-
-async def open_session(http: httpx.AsyncClient, url: str) -> str:
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "test", "version": "1"},
-        },
-    }
-    sent = {k: v for k, v in session_headers("").items() if k != "Mcp-Session-Id"}
-    opened = await http.post(url, json=initialize, headers=sent)
-    assert opened.status_code == 200, opened.text
-    session = opened.headers["mcp-session-id"]
-    done = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    assert (await http.post(url, json=done, headers=session_headers(session))).status_code == 202
-    return session
 
 
 def test_only_plain_session_calls_are_taken() -> None:

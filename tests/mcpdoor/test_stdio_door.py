@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from tests.integration.conftest import API_KEY, Running
 from tests.mcpdoor.support import MODES, Mode, call_meta, routing
@@ -150,3 +151,24 @@ async def test_a_traced_stdio_door_says_its_host_talks_over_a_pipe(
         collector.stop()
     (door,) = [s for s in spans if door_span(s)]
     assert door.attributes["network.transport"] == "pipe"
+
+
+async def test_stdio_applies_the_input_limits_before_routing(
+    shared_prod: SampleServer, shared_lab: SampleServer
+) -> None:
+    command, args = coordinator_command()
+    env = stdio_env(shared_prod, shared_lab, MAX_JSON_DEPTH="4")
+    params = StdioServerParameters(command=command, args=args, env=env, cwd=str(REPO_ROOT))
+    deep: dict[str, object] = {"a": {"b": {"c": {"d": {}}}}}
+    async with Client(params, mode="legacy", cache=None) as client:
+        with pytest.raises(MCPError) as tool:
+            await client.call_tool("list_expenses", {"filter": deep})
+        with pytest.raises(MCPError) as prompt:
+            await client.get_prompt("summarize_expenses", meta=call_meta(context={"x": deep}))
+        allowed = await client.call_tool("list_expenses", {}, meta=call_meta(context={"x": 1}))
+    assert tool.value.error.code == -32602
+    assert tool.value.error.message == (
+        "arguments: JSON nested deeper than MAX_JSON_DEPTH=4 levels"
+    )
+    assert prompt.value.error.message == "_meta: JSON nested deeper than MAX_JSON_DEPTH=4 levels"
+    assert routing(allowed)["target"]

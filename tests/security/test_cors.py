@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.integration.conftest import Running, running, settings_for
+from tests.mcpdoor.support import INITIALIZE
 from tests.support.mcp_servers import SampleServer
 
 from .conftest import OPS_KEY
@@ -74,3 +75,42 @@ async def test_listed_origins_may_call_from_a_browser_others_may_not(
     assert "access-control-allow-origin" not in foreign.headers
     assert tools.status_code == 200, tools.text
     assert "list_expenses" in tools.text
+
+
+async def test_a_browser_mcp_host_may_open_use_and_end_a_session(
+    shared_prod: SampleServer,
+) -> None:
+    # On a loopback address the listed origin passes the door's DNS rebinding check too.
+    settings = settings_for(shared_prod.target_config(), api_key=OPS_KEY, cors_origins=(DASHBOARD,))
+    mcp_headers = "authorization, content-type, mcp-session-id, mcp-protocol-version, last-event-id"
+    async for replica in running(settings):
+        async with httpx.AsyncClient(base_url=replica.http_url) as client:
+            preflights = {
+                method: await client.options(
+                    "/mcp",
+                    headers={
+                        "Origin": DASHBOARD,
+                        "Access-Control-Request-Method": method,
+                        "Access-Control-Request-Headers": mcp_headers,
+                    },
+                )
+                for method in ("POST", "GET", "DELETE")
+            }
+            opened = await client.post(
+                "/mcp",
+                json=INITIALIZE,
+                headers={
+                    "Origin": DASHBOARD,
+                    "Authorization": f"Bearer {OPS_KEY}",
+                    "Accept": "application/json, text/event-stream",
+                    "MCP-Protocol-Version": "2025-11-25",
+                },
+            )
+    for method, preflight in preflights.items():
+        assert preflight.status_code == 200, (method, preflight.text)
+        assert preflight.headers["access-control-allow-origin"] == DASHBOARD
+    assert opened.status_code == 200, opened.text
+    assert opened.headers["access-control-allow-origin"] == DASHBOARD
+    exposed = opened.headers["access-control-expose-headers"].lower()
+    assert "mcp-session-id" in exposed
+    assert opened.headers["mcp-session-id"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -14,6 +15,7 @@ from mcpcoordinator.v1 import coordinator_pb2 as pb
 
 from coordinator.limits import InputLimits, check_json, check_message
 from tests.integration.conftest import Running
+from tests.mcpdoor.support import open_session, session_headers
 from tests.support.mcp_servers import SampleServer
 
 from .conftest import OPS_KEY, keyed_coordinator
@@ -178,3 +180,222 @@ async def test_max_request_bytes_is_the_same_on_both_doors(limited: Running) -> 
         await limited.stub.Route(pb.RouteRequest(query="q" * (64 * 1024)), metadata=AUTH)
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "MAX_REQUEST_BYTES=65536" in (raised.value.details() or "")
+
+
+# ---------------------------------------------------------------- the MCP door
+
+MCP_ENVELOPE = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+def mcp_headers(method: str, name: str = "") -> dict[str, str]:
+    """A 2026-07-28 request (the fast path takes a plain tools/call)."""
+    headers = {
+        "X-API-Key": OPS_KEY,
+        "Accept": "application/json, text/event-stream",
+        "Content-Type": "application/json",
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": method,
+    }
+    if name:
+        headers["Mcp-Name"] = name
+    return headers
+
+
+def mcp_tools_call(arguments: object, **meta: object) -> dict[str, object]:
+    return {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {
+            "name": "list_skills",
+            "arguments": arguments,
+            "_meta": {**MCP_ENVELOPE, **meta},
+        },
+    }
+
+
+def with_deep(message: dict[str, object], levels: int) -> str:
+    """`message` as JSON, with the string "DEEP" replaced by an object nested `levels`
+    deep, written by hand: json.dumps itself recurses."""
+    deep = '{"a": ' * (levels - 1) + "{}" + "}" * (levels - 1)
+    written = json.dumps(message)
+    assert '"DEEP"' in written
+    return written.replace('"DEEP"', deep)
+
+
+async def open_mcp_session(client: httpx.AsyncClient) -> dict[str, str]:
+    """Opens a 2025-11-25 session; the headers of a request in it."""
+    session = await open_session(client, "/mcp", OPS_KEY)
+    return session_headers(session, OPS_KEY)
+
+
+def mcp_error(answer: httpx.Response) -> dict[str, object]:
+    """The JSON-RPC error of an answer sent as JSON or as an event stream."""
+    if answer.headers["content-type"].startswith("application/json"):
+        message = answer.json()
+    else:
+        data = [line[5:] for line in answer.text.splitlines() if line.startswith("data:")]
+        message = json.loads(data[-1])
+    error = message.get("error")
+    assert isinstance(error, dict), message
+    return error
+
+
+@pytest.mark.slow
+async def test_the_default_depth_of_32_passes_on_the_mcp_door_and_33_does_not(
+    keyed: Running,
+) -> None:
+    headers = mcp_headers("tools/call", "list_skills")
+    async with httpx.AsyncClient(base_url=keyed.http_url) as client:
+        ok = await client.post("/mcp", json=mcp_tools_call({"a": nested(31)}), headers=headers)
+        refused = await client.post("/mcp", json=mcp_tools_call({"a": nested(32)}), headers=headers)
+    assert ok.status_code == 200, ok.text
+    assert "result" in ok.json()
+    assert refused.status_code == 400
+    error = mcp_error(refused)
+    assert error["code"] == -32602
+    assert error["message"] == "arguments: JSON nested deeper than MAX_JSON_DEPTH=32 levels"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("levels", [9, 300, 1000])
+async def test_deep_arguments_are_refused_on_the_mcp_fast_paths_without_a_traceback(
+    limited: Running, levels: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    stateless_call = with_deep(mcp_tools_call("DEEP"), levels)
+    session_call = with_deep(
+        {
+            "jsonrpc": "2.0",
+            "id": 8,
+            "method": "tools/call",
+            "params": {"name": "list_skills", "arguments": "DEEP"},
+        },
+        levels,
+    )
+    with caplog.at_level(logging.WARNING):
+        async with httpx.AsyncClient(base_url=limited.http_url) as client:
+            stateless = await client.post(
+                "/mcp", content=stateless_call, headers=mcp_headers("tools/call", "list_skills")
+            )
+            session = await open_mcp_session(client)
+            in_session = await client.post("/mcp", content=session_call, headers=session)
+    assert stateless.status_code == 400
+    assert in_session.status_code == 200  # that revision answers every error in the body
+    for answer in (stateless, in_session):
+        error = mcp_error(answer)
+        assert error["code"] == -32602, (answer.request.headers, error)
+        assert "arguments: JSON nested deeper than MAX_JSON_DEPTH=8" in str(error["message"])
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+@pytest.mark.slow
+async def test_long_strings_keys_and_deep_meta_are_refused_on_the_mcp_door(
+    shared_prod: SampleServer, shared_lab: SampleServer
+) -> None:
+    headers = mcp_headers("tools/call", "list_skills")
+    async for item in keyed_coordinator(
+        shared_prod, shared_lab, max_json_depth=8, max_string_length=100, max_key_length=64
+    ):
+        async with httpx.AsyncClient(base_url=item.http_url) as client:
+            long_string = await client.post(
+                "/mcp", json=mcp_tools_call({"note": "x" * 101}), headers=headers
+            )
+            long_key = await client.post(
+                "/mcp", json=mcp_tools_call({"k" * 65: 1}), headers=headers
+            )
+            deep_meta = await client.post(
+                "/mcp",
+                json=mcp_tools_call({}, **{"mcp-coordinator/context": nested(9)}),
+                headers=headers,
+            )
+            at_limits = await client.post(
+                "/mcp", json=mcp_tools_call({"k" * 64: "x" * 100}), headers=headers
+            )
+    assert [a.status_code for a in (long_string, long_key, deep_meta)] == [400, 400, 400]
+    assert mcp_error(long_string)["message"] == (
+        "arguments: string longer than MAX_STRING_LENGTH=100 characters"
+    )
+    assert mcp_error(long_key)["message"] == (
+        "arguments: object key longer than MAX_KEY_LENGTH=64 characters"
+    )
+    assert "_meta: JSON nested deeper than MAX_JSON_DEPTH=8" in str(mcp_error(deep_meta)["message"])
+    assert at_limits.status_code == 200, at_limits.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("levels", [9, 1000])
+async def test_requests_for_the_sdk_path_are_checked_too(
+    limited: Running, levels: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Requests the fast path does not take (prompts/get, resources/read, a call that wants
+    progress, any request on a session) are checked before the SDK parses them: its parser
+    would call a document a few hundred levels deep a parse error."""
+    deep_meta = {**MCP_ENVELOPE, "mcp-coordinator/context": "DEEP"}
+    prompt: dict[str, object] = {
+        "jsonrpc": "2.0",
+        "id": 8,
+        "method": "prompts/get",
+        "params": {"name": "summarize_expenses", "_meta": deep_meta},
+    }
+    resource = {
+        "jsonrpc": "2.0",
+        "id": 9,
+        "method": "resources/read",
+        "params": {"uri": "odoo://odoo_lab/models", "_meta": deep_meta},
+    }
+    in_session = {**prompt, "params": {"name": "summarize_expenses", "_meta": {"x": "DEEP"}}}
+    with_progress = mcp_tools_call("DEEP", progressToken="p")
+    with caplog.at_level(logging.WARNING):
+        async with httpx.AsyncClient(base_url=limited.http_url) as client:
+            answers = [
+                await client.post(
+                    "/mcp",
+                    content=with_deep(prompt, levels),
+                    headers=mcp_headers("prompts/get", "summarize_expenses"),
+                ),
+                await client.post(
+                    "/mcp",
+                    content=with_deep(resource, levels),
+                    headers=mcp_headers("resources/read", "odoo://odoo_lab/models"),
+                ),
+                await client.post(
+                    "/mcp",
+                    content=with_deep(with_progress, levels),
+                    headers=mcp_headers("tools/call", "list_skills"),
+                ),
+            ]
+            session = await open_mcp_session(client)
+            answers.append(
+                await client.post("/mcp", content=with_deep(in_session, levels), headers=session)
+            )
+    assert [answer.status_code for answer in answers] == [400, 400, 400, 200]
+    for answer in answers:
+        error = mcp_error(answer)
+        assert error["code"] == -32602, error
+        assert "nested deeper than MAX_JSON_DEPTH=8" in str(error["message"])
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+@pytest.mark.slow
+async def test_an_oversized_mcp_body_is_a_413_naming_the_limit(limited: Running) -> None:
+    big = mcp_tools_call({"note": "x" * (64 * 1024)})
+    headers = mcp_headers("tools/call", "list_skills")
+    async with httpx.AsyncClient(base_url=limited.http_url) as client:
+        declared = await client.post("/mcp", json=big, headers=headers)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            payload = json.dumps(big).encode()
+            for start in range(0, len(payload), 16 * 1024):
+                yield payload[start : start + 16 * 1024]
+
+        streamed = await client.post("/mcp", content=chunks(), headers=headers)
+        no_key = await client.post(
+            "/mcp", json=big, headers={k: v for k, v in headers.items() if k != "X-API-Key"}
+        )
+    for answer in (declared, streamed, no_key):
+        assert answer.status_code == 413, answer.text
+        assert "MAX_REQUEST_BYTES=65536" in str(answer.json()["error"]["message"])

@@ -227,3 +227,41 @@ async def test_a_dashboard_key_reads_what_the_dashboard_shows_and_a_route_key_do
         await grpc_code(narrow.stub.Status(pb.StatusRequest(), metadata=key(ROUTE_KEY)))
         == grpc.StatusCode.PERMISSION_DENIED
     )
+
+
+async def test_two_keys_in_one_mcp_request_are_a_400(keyed: Running) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    base = {
+        "Accept": "application/json, text/event-stream",
+        "Content-Type": "application/json",
+        "MCP-Protocol-Version": "2025-11-25",
+    }
+    twice = {
+        "two X-API-Key": [("X-API-Key", VIEWER_KEY), ("X-API-Key", OPS_KEY)],
+        "X-API-Key and Bearer": [("X-API-Key", VIEWER_KEY), ("Authorization", f"Bearer {OPS_KEY}")],
+        "two Authorization": [
+            ("Authorization", f"Bearer {VIEWER_KEY}"),
+            ("Authorization", f"Bearer {OPS_KEY}"),
+        ],
+    }
+    async with httpx.AsyncClient(base_url=keyed.http_url) as client:
+        answers = {
+            case: await client.post("/mcp", json=body, headers=[*base.items(), *keys])
+            for case, keys in twice.items()
+        }
+        bearer = await client.post(
+            "/mcp", json=body, headers={**base, "Authorization": f"Bearer {VIEWER_KEY}"}
+        )
+    messages = {case: answer.json()["error"]["message"] for case, answer in answers.items()}
+    assert {case: answer.status_code for case, answer in answers.items()} == dict.fromkeys(
+        twice, 400
+    )
+    assert messages == {
+        "two X-API-Key": "header X-API-Key: given more than once",
+        "X-API-Key and Bearer": (
+            "header Authorization: a Bearer key and X-API-Key: send the key once"
+        ),
+        "two Authorization": "header Authorization: given more than once",
+    }
+    # One key, as a Bearer token: the door reads it (this one lacks the mcp scope).
+    assert bearer.status_code == 403

@@ -6,8 +6,10 @@ Part 1, in process (uvloop): CPU per call of the local rate limiter (`RateLimite
 without Redis: what every request pays when REDIS_URL is unset, and while
 Redis is down), of finding the key (`KeyRing.authenticate`: one SHA-256 and a
 constant-time comparison per configured key) and of the input-limit walk of a
-Route request; then the latency of one Redis-backed check (one EVALSHA of
-the GCRA script) next to a plain Redis GET on the same client, interleaved.
+Route request (gRPC), of a Route body (REST) and of a tools/call's params (/mcp);
+then the latency of one Redis-backed check (one EVALSHA of the GCRA script) next
+to a plain Redis GET on the same client, and for a key with a per-target limit
+the one call REST and gRPC make against the two /mcp makes, interleaved.
 
 Part 2, the whole coordinator: `mcp-coordinator serve` pinned to CPU 0, wrk
 pinned to CPU 1, a read-only tool call answered from the cache, in four
@@ -27,6 +29,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -42,7 +45,7 @@ from bench import loadgen  # noqa: E402
 from bench.measure import percentile, pin  # noqa: E402
 from coordinator.auth import ALL_SCOPES, KeyRing, Principal, hash_key  # noqa: E402
 from coordinator.config import RateLimitConfig  # noqa: E402
-from coordinator.limits import DEFAULT_LIMITS, check_message  # noqa: E402
+from coordinator.limits import DEFAULT_LIMITS, check_json, check_message  # noqa: E402
 from coordinator.ratelimit import LocalGcra, RateLimiter, limits_for  # noqa: E402
 from tests.support.mcp_servers import SampleServer, free_port  # noqa: E402
 
@@ -50,6 +53,16 @@ API_KEY = "bench-key-0123456789abcdefghijklmnopq"
 BODY: dict[str, object] = {
     "tool": "get_record",
     "arguments": {"model": "hr.expense", "record_id": 1},
+}
+# What a 2026-07-28 host sends as a tools/call's params (the envelope in `_meta`).
+MCP_PARAMS: dict[str, object] = {
+    "name": "get_record",
+    "arguments": {"model": "hr.expense", "record_id": 1},
+    "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    },
 }
 SERVER_CPU, CLIENT_CPU = 0, 1
 NEVER_REFUSED = RateLimitConfig(rate=1e9, burst=1_000_000_000)
@@ -101,8 +114,20 @@ async def part_one(checks: int, redis_url: str, rounds: int) -> None:
     )
     rows.append(
         (
-            "check_message (Route request)",
+            "check_message (Route request, gRPC)",
             cpu_us_per_call(lambda: check_message(request, DEFAULT_LIMITS), checks),
+        )
+    )
+    rows.append(
+        (
+            "check_json (Route body, REST)",
+            cpu_us_per_call(lambda: check_json(BODY, DEFAULT_LIMITS), checks),
+        )
+    )
+    rows.append(
+        (
+            "check_json (tools/call params, /mcp)",
+            cpu_us_per_call(lambda: check_json(MCP_PARAMS, DEFAULT_LIMITS), checks),
         )
     )
     print("| in process | CPU µs per call |")
@@ -112,37 +137,50 @@ async def part_one(checks: int, redis_url: str, rounds: int) -> None:
 
     client = Redis.from_url(redis_url)
     await client.set("mcpc:bench:get", b"x")
-    check_ms: list[float] = []
-    get_ms: list[float] = []
-    cpu = {"check": 0.0, "get": 0.0}
+    # A key with a limit of its own and one on a target: REST and gRPC check both in one
+    # script call; /mcp checks the key's limit on admission and the target's once the call
+    # names it, two calls.
+    per_target = Principal(
+        "bench-target",
+        ALL_SCOPES,
+        rate_limit=NEVER_REFUSED,
+        target_rates={"odoo_lab": NEVER_REFUSED},
+    )
     async with RateLimiter(redis_url) as shared:
+
+        async def mcp_door_two_calls() -> None:
+            await shared.check(per_target)
+            await shared.check(per_target, "odoo_lab", key_limit=False)
+
+        operations: dict[str, Callable[[], Awaitable[object]]] = {
+            "RateLimiter.check, Redis (EVALSHA)": lambda: shared.check(caller),
+            "Redis GET, same machine": lambda: client.get("mcpc:bench:get"),
+            "key + target limit, one EVALSHA (REST, gRPC)": lambda: shared.check(
+                per_target, "odoo_lab"
+            ),
+            "key, then target limit, two EVALSHAs (/mcp)": mcp_door_two_calls,
+        }
+        latencies: dict[str, list[float]] = {label: [] for label in operations}
+        cpu = dict.fromkeys(operations, 0.0)
         assert shared.state().backend == "redis"
         for _ in range(rounds * 3):
-            cpu_started = time.process_time()
-            for _ in range(1000):
-                started = time.perf_counter()
-                await shared.check(caller)
-                check_ms.append((time.perf_counter() - started) * 1000)
-            cpu["check"] += time.process_time() - cpu_started
-            cpu_started = time.process_time()
-            for _ in range(1000):
-                started = time.perf_counter()
-                await client.get("mcpc:bench:get")
-                get_ms.append((time.perf_counter() - started) * 1000)
-            cpu["get"] += time.process_time() - cpu_started
+            for label, operation in operations.items():
+                cpu_started = time.process_time()
+                for _ in range(1000):
+                    started = time.perf_counter()
+                    await operation()
+                    latencies[label].append((time.perf_counter() - started) * 1000)
+                cpu[label] += time.process_time() - cpu_started
         assert shared.state().backend == "redis"
     await client.delete("mcpc:bench:get")
     await client.aclose()
     print()
     print("| one call, sequential | p50 ms | p99 ms | client CPU µs |")
     print("|---|---|---|---|")
-    for label, values, name in (
-        ("RateLimiter.check, Redis (EVALSHA)", check_ms, "check"),
-        ("Redis GET, same machine", get_ms, "get"),
-    ):
+    for label, values in latencies.items():
         print(
             f"| {label} | {percentile(values, 0.5):.3f} | {percentile(values, 0.99):.3f}"
-            f" | {cpu[name] / len(values) * 1e6:.0f} |"
+            f" | {cpu[label] / len(values) * 1e6:.0f} |"
         )
 
 

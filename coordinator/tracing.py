@@ -680,11 +680,14 @@ class AttemptSpan:
                 _unexported.add(span.get_span_context().span_id)
                 span.end()
                 return
+            if outcome == "ok":  # what the span started with: nothing to add
+                span.end()
+                return
             late: dict[str, Any] = {
                 "coordinator.outcome": outcome,
                 "coordinator.cached": outcome == "cached",
             }
-            if outcome != "ok" and outcome != "cached":
+            if outcome != "cached":
                 error_type = "tool_error" if outcome == "error_result" else outcome
                 late["error.type"] = error_type
                 status = f"{self._target}: {error_type}"
@@ -692,14 +695,13 @@ class AttemptSpan:
             if isinstance(exc, CoordinatorError):  # the target answered with an MCP error
                 error_type = exc.code.name
                 late = {"coordinator.outcome": "mcp_error", "error.type": error_type}
-            else:
+            else:  # cancelled, or a failure of our own: the call may have run
                 error_type = type(exc).__qualname__
-                late = {"error.type": error_type}
+                late = {"coordinator.outcome": "unknown", "error.type": error_type}
             status = f"{self._target}: {error_type}"
         else:
-            late = {}
-        if late:
-            span.set_attributes(late)
+            late = {"coordinator.outcome": "unknown"}
+        span.set_attributes(late)
         if status:
             # The error's kind, never a target's own error text (it may repeat arguments).
             span.set_status(StatusCode.ERROR, status)
@@ -754,6 +756,10 @@ def attempt_span(
         "mcp.method.name": method,
         "coordinator.target": target,
         "network.transport": _TRANSPORTS.get(transport, "tcp"),
+        # The usual outcome, set now: an attempt that ends so adds nothing when it ends (each
+        # call into a span costs a lock and a pass over the values); any other replaces it.
+        "coordinator.outcome": "ok",
+        "coordinator.cached": False,
     }
     if method == "tools/call" and tool:
         attributes["gen_ai.operation.name"] = "execute_tool"

@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import grpc
@@ -121,7 +122,7 @@ async def usage_trace_id(request_id: str) -> str | None:
 
 @pytest.mark.slow
 async def test_a_rest_call_joins_the_callers_trace_and_the_target_joins_it_too(
-    pair: Running, collector: OtlpCollector, caplog: pytest.LogCaptureFixture
+    pair: Running, prod: SampleServer, collector: OtlpCollector, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="coordinator.decisions")
     request_id = uuid.uuid4().hex
@@ -154,6 +155,7 @@ async def test_a_rest_call_joins_the_callers_trace_and_the_target_joins_it_too(
             "http.request.method",
             "http.route",
             "url.path",
+            "url.scheme",
             "http.response.status_code",
             "coordinator.target",
             "coordinator.rule",
@@ -166,6 +168,7 @@ async def test_a_rest_call_joins_the_callers_trace_and_the_target_joins_it_too(
         "http.request.method": "POST",
         "http.route": "/route",
         "url.path": "/route",
+        "url.scheme": "http",
         "http.response.status_code": 200,
         "coordinator.target": "odoo_prod",
         "coordinator.rule": "explicit",
@@ -185,6 +188,9 @@ async def test_a_rest_call_joins_the_callers_trace_and_the_target_joins_it_too(
         "coordinator.outcome": "ok",
         "coordinator.cached": False,
         "network.transport": "tcp",
+        "server.address": "127.0.0.1",
+        "server.port": urlsplit(prod.url).port,
+        "mcp.protocol.version": "2026-07-28",
     }
     # The target was called inside the client span: header and _meta name it as the parent.
     seen = structured(answer["data"])
@@ -287,6 +293,7 @@ async def test_an_aggregate_has_one_child_per_target(
     trace_id = await usage_trace_id(request_id)  # a new trace: the caller sent none
     assert trace_id is not None
     assert len(trace_id) == 32
+    assert response.json()["aggregation"]["trace_id"] == trace_id
 
     spans = await spans_of(pair, collector, trace_id, 3)
     server = one(spans, "server")
@@ -299,6 +306,11 @@ async def test_an_aggregate_has_one_child_per_target(
     ]
     assert all(s.parent_span_id == server.span_id for s in children)
     assert all(s.name == "tools/call query" for s in children)
+
+    over_grpc = await pair.stub.Aggregate(
+        pb.AggregateRequest(query="skills"), metadata=(*AUTH, ("traceparent", TRACEPARENT))
+    )
+    assert over_grpc.aggregation.trace_id == CALLER_TRACE
 
 
 @pytest.mark.slow
@@ -385,5 +397,68 @@ async def test_an_mcp_tool_call_joins_the_trace_in_its_meta(
     assert server.parent_span_id == CALLER_SPAN
     assert server.attributes["gen_ai.tool.name"] == "list_skills"
     assert server.attributes["coordinator.target"] == "odoo_prod"
+    assert server.attributes["jsonrpc.request.id"] == "7"
+    assert server.attributes["mcp.protocol.version"] == "2026-07-28"
     attempt = one(spans, "client")
     assert attempt.parent_span_id == server.span_id
+    assert attempt.attributes["server.address"] == "127.0.0.1"
+    assert isinstance(attempt.attributes["server.port"], int)
+
+
+@pytest.mark.slow
+async def test_requests_refused_before_any_work_have_their_span_too(
+    pair: Running, collector: OtlpCollector
+) -> None:
+    """Malformed JSON (400) and an unknown path (404) on REST, an undecodable gRPC message,
+    and an MCP initialize each get a server span with their status."""
+    traces = {name: uuid.uuid4().hex for name in ("json", "path", "grpc", "initialize")}
+
+    def parent(name: str) -> str:
+        return f"00-{traces[name]}-{CALLER_SPAN}-01"
+
+    async with httpx.AsyncClient(base_url=pair.http_url, headers=HEADERS) as client:
+        malformed = await client.post(
+            "/route",
+            content=b'{"query": ',
+            headers={"Content-Type": "application/json", "traceparent": parent("json")},
+        )
+        unknown = await client.get("/nope", headers={"traceparent": parent("path")})
+        initialize = await client.post(
+            "/mcp",
+            json={
+                "jsonrpc": "2.0",
+                "id": "init-1",
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "t", "version": "1"},
+                    "_meta": {"traceparent": parent("initialize")},
+                },
+            },
+            headers={"Accept": "application/json, text/event-stream"},
+        )
+    assert (malformed.status_code, unknown.status_code) == (400, 404)
+    assert initialize.status_code == 200, initialize.text
+    route: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = pair.channel.unary_unary(
+        "/mcpcoordinator.v1.CoordinatorService/Route"
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await route(b"\xff\xff\xff", metadata=(*AUTH, ("traceparent", parent("grpc"))))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+    json_span = one(await spans_of(pair, collector, traces["json"], 1), "server")
+    assert (json_span.name, json_span.status) == ("POST /route", "unset")
+    assert json_span.attributes["http.response.status_code"] == 400
+    assert json_span.attributes["error.type"] == "INVALID_ARGUMENT"
+    path_span = one(await spans_of(pair, collector, traces["path"], 1), "server")
+    assert (path_span.name, path_span.status) == ("GET", "unset")  # no route matched
+    assert path_span.attributes["http.response.status_code"] == 404
+    assert "http.route" not in path_span.attributes
+    grpc_span = one(await spans_of(pair, collector, traces["grpc"], 1), "server")
+    assert grpc_span.name == "mcpcoordinator.v1.CoordinatorService/Route"
+    assert (grpc_span.status, grpc_span.attributes["rpc.grpc.status_code"]) == ("unset", 3)
+    assert grpc_span.parent_span_id == CALLER_SPAN
+    initialize_span = one(await spans_of(pair, collector, traces["initialize"], 1), "server")
+    assert initialize_span.name == "initialize"
+    assert initialize_span.attributes["jsonrpc.request.id"] == "init-1"

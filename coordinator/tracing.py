@@ -677,7 +677,8 @@ class AttemptSpan:
         if attempt is not None:
             outcome = attempt.outcome
             if outcome in _NOT_CALLED:
-                _unexported.add(span.get_span_context().span_id)
+                if span.is_recording():  # else no processor sees it end
+                    _unexported.add(span.get_span_context().span_id)
                 span.end()
                 return
             if outcome == "ok":  # what the span started with: nothing to add

@@ -304,6 +304,7 @@ async def test_a_target_not_called_gets_no_span_and_a_called_one_its_server(
         "mcp.protocol.version": "2025-11-25",
     }
     assert collector.spans() == spans  # none for the two targets that were not called
+    assert not tracing._unexported  # nothing kept once they ended
 
 
 def test_the_context_passed_on_is_what_the_w3c_propagator_writes() -> None:

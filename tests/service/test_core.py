@@ -252,10 +252,28 @@ async def test_an_open_breaker_skips_the_target_until_its_trial_succeeds(core: C
     assert core.service.status().targets["odoo_prod"].circuit == "closed"
 
 
-async def test_a_failed_trial_doubles_the_wait_and_late_failures_do_not(core: Core) -> None:
-    await open_prod_breaker(core)
-    core.clock.advance(30)
+async def test_a_failed_trial_doubles_the_wait_and_late_failures_do_not() -> None:
+    # A hanging call times out after 0.5 s of real time: long enough to trip the breaker
+    # and move the clock past the wait before it does.
+    async for core in make_core(attempt_timeout=0.5):
+        await check_trial_and_late_failure(core)
+
+
+async def check_trial_and_late_failure(core: Core) -> None:
     pinned = RouteCall(Operation.parse(tool="list_skills"), target="odoo_prod", no_cache=True)
+    core.prod.behaviour = "hang"
+    core.prod.call_arrived.clear()
+    # A write, so that the reads below are not coalesced with it.
+    slow_write = RouteCall(CREATE.operation, target="odoo_prod")
+    late = asyncio.create_task(core.service.route(slow_write, CTX))  # started before the trip
+    await asyncio.wait_for(core.prod.call_arrived.wait(), 5)
+    core.clock.advance(1)
+    await open_prod_breaker(core)
+    core.clock.advance(30)  # the wait is over; no trial has been claimed yet
+    assert not late.done()
+    with pytest.raises(CoordinatorError):
+        await late  # it times out now, after the wait: it says nothing new about the target
+    assert core.service.status().targets["odoo_prod"].circuit == "half_open"
     with pytest.raises(CoordinatorError):
         await core.service.route(pinned, CTX)  # the trial fails
     core.clock.advance(59)

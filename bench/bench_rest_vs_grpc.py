@@ -111,7 +111,7 @@ async def _unused(request: Message, context: CallContext) -> Message:
 
 
 BARE_LABEL = "bare Starlette (yardstick)"
-FAST_PATH_BUDGET_RPS = 8_000  # issue 3: REST fast path, per process
+FAST_PATH_BUDGET_RPS = 8_000  # the REST fast path's budget, per process
 DOORS = (("rest", "REST"), ("grpc", "gRPC"), ("bare", BARE_LABEL))
 MODES: dict[str, UnaryHandler] = {"fast": fast_route, "trivial": trivial_route}
 
@@ -367,7 +367,7 @@ def render(
     lines = [
         "## REST vs gRPC",
         "",
-        "`bench/bench_rest_vs_grpc.py` (issue 3): `CoordinatorService.Route` with the same",
+        "`bench/bench_rest_vs_grpc.py`: `CoordinatorService.Route` with the same",
         "in-process handler behind the HTTP/JSON gateway (uvicorn + uvloop + httptools) and",
         "behind grpc.aio (generic handler), one server at a time pinned to CPU 0, the load",
         "generator pinned to CPU 1: wrk for HTTP, Node.js grpc-js for gRPC (`bench/loadgen.py`).",

@@ -79,6 +79,7 @@ def pod_environment(objects: list[Object], secrets: Mapping[str, str]) -> dict[s
     return env
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kustomization", ["base", "overlays/production"])
 def test_every_rendered_object_is_valid_kubernetes(kustomization: str) -> None:
     objects = render(kustomization)

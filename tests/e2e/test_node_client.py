@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.integration.conftest import API_KEY, running, settings_for
 from tests.support.mcp_servers import REPO_ROOT, SampleServer
 
@@ -43,6 +45,7 @@ async def run_node_client(address: str) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.slow
 async def test_node_grpc_client_calls_the_coordinator(
     shared_prod: SampleServer, shared_lab: SampleServer
 ) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from mcpcoordinator.v1 import coordinator_pb2
 
 from coordinator.gateway.openapi import openapi_document
@@ -63,6 +64,7 @@ def test_struct_and_value_fields_are_any_json() -> None:
     assert set(status["properties"]) == {"code", "message", "details"}
 
 
+@pytest.mark.slow
 def test_committed_document_is_up_to_date() -> None:
     printed = subprocess.run(
         [sys.executable, "-m", "coordinator.gateway.openapi"],

@@ -102,7 +102,9 @@ async def test_concurrent_identical_misses_make_one_upstream_call(coordinator: R
     assert all(content(r)["slept"] == 0.5 for r in responses)
     assert await tool_calls_served(coordinator, "odoo_prod") == before + 2  # slow + count_calls
     status = await coordinator.stub.Status(pb.StatusRequest(), metadata=AUTH)
-    assert status.cache.coalesced >= 99
+    # Each of the other 99 waited for that call, or (arriving after it, on a loaded machine)
+    # was answered from the cache it filled.
+    assert status.cache.coalesced + status.cache.hits >= 99
 
 
 async def test_aggregate_uses_the_same_cache_per_target(coordinator: Running) -> None:

@@ -195,7 +195,13 @@ async def test_a_changed_tool_list_is_refetched_and_used_for_routing(
     try:
         settings = settings_for(shared_prod.target_config(), lab.target_config())
         async for item in running(settings):
+            # The pinned call fetches the lab's list first if the warm-up has not yet (so the
+            # count taken after it is the list before the change, not an empty one).
+            await item.stub.Route(
+                route_request(tool="list_skills", target="odoo_lab"), metadata=AUTH
+            )
             before = await item.stub.Status(pb.StatusRequest(), metadata=AUTH)
+            assert before.targets["odoo_lab"].tools > 0
             await item.stub.Route(
                 route_request(
                     tool="add_tool", arguments={"tool_name": "lab_only"}, target="odoo_lab"

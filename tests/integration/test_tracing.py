@@ -315,7 +315,8 @@ async def test_an_aggregate_has_one_child_per_target(
 
 @pytest.mark.slow
 async def test_a_stdio_target_gets_the_context_in_meta(collector: OtlpCollector) -> None:
-    settings = settings_for(stdio_target_config("odoo_lab", "lab"))
+    # A child that starts slowly on a loaded machine must not time out the first tools/list.
+    settings = settings_for(stdio_target_config("odoo_lab", "lab", timeout=10.0))
     async for item in traced(settings, collector):
         response = await item.stub.Route(
             pb.RouteRequest(tool="trace_context", no_cache=True),

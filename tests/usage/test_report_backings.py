@@ -206,7 +206,7 @@ async def test_a_day_in_minutes_through_supabase_is_not_cut_at_postgrests_max_ro
         PostgresReader(DSN, schema=schema) as postgres,
     ):
         # The table function through PostgREST: cut at 1,000 rows.
-        async with httpx.AsyncClient(base_url=fake.url) as client:
+        async with httpx.AsyncClient(base_url=fake.url, timeout=30) as client:
             table = await client.post(
                 "/rest/v1/rpc/usage_rollup_series",
                 json=as_json_arguments(series_arguments(asked)),

@@ -386,56 +386,43 @@ def _declares_param_headers(door: McpDoor, name: str) -> bool:
 async def _read_body(receive: Receive, length: int) -> tuple[bytes | None, Receive]:
     """The whole body (None when it is not what Content-Length said), and a `receive`
     that replays what was read before passing on to the original."""
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    disconnect: Message | None = None
-    while more and size <= length:
-        message = await receive()
-        if message["type"] != "http.request":
-            disconnect = message
-            break
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
-        more = message.get("more_body", False)
-    body = b"".join(chunks)
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": more}]
-    if disconnect is not None:
-        pending.append(disconnect)
-
-    async def replay() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    complete = not more and disconnect is None and size == length
+    body, ended, left, replay = await _read(receive, length)
+    complete = ended and not left and len(body) == length
     return (body if complete else None), replay
 
 
-async def read_bounded(receive: Receive, limit: int) -> tuple[bytes, Receive] | None:
-    """A body of any length: None when it is larger than `limit` bytes, else the body
-    and a `receive` that replays it (then passes on to the original)."""
+async def _read(receive: Receive, limit: int) -> tuple[bytes, bool, bool, Receive]:
+    """Reads a body until it ends, the client leaves or it passes `limit` bytes: what was
+    read, whether the body ended, whether the client left, and a `receive` that replays
+    it all before passing on to the original."""
     chunks: list[bytes] = []
     size = 0
     more = True
     pending: list[Message] = []
-    while more:
+    while more and size <= limit:
         message = await receive()
         if message["type"] != "http.request":
             pending.append(message)  # the client left mid-body
             break
         chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
         chunks.append(chunk)
+        size += len(chunk)
         more = message.get("more_body", False)
     body = b"".join(chunks)
+    left = bool(pending)
     pending.insert(0, {"type": "http.request", "body": body, "more_body": more})
 
     async def replay() -> Message:
         return pending.pop(0) if pending else await receive()
 
-    return body, replay
+    return body, not more, left, replay
+
+
+async def read_bounded(receive: Receive, limit: int) -> tuple[bytes, Receive] | None:
+    """A body of any length: None when it is larger than `limit` bytes, else the body
+    and a `receive` that replays it (then passes on to the original)."""
+    body, _, _, replay = await _read(receive, limit)
+    return None if len(body) > limit else (body, replay)
 
 
 async def refuse_over_limits(door: McpDoor, scope: Scope, body: bytes, send: Send) -> bool:

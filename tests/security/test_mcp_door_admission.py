@@ -27,19 +27,33 @@ HEADERS = {
 }
 
 
+# A key with a per-target limit of one call a minute on odoo_lab, none of its own.
+PER_TARGET = ApiKeyConfig(
+    id="per-target",
+    hash=hash_key(LIMITED_KEY),
+    scopes=("mcp",),
+    target_rates={"odoo_lab": RateLimitConfig(rate=1 / 60, burst=1)},
+)
+
+
 async def post(client: httpx.AsyncClient, key: str) -> httpx.Response:
-    body: dict[str, Any] = {
-        **LIST_TOOLS,
-        "params": {
-            "_meta": {
-                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
-                "io.modelcontextprotocol/clientCapabilities": {},
-            }
-        },
-    }
+    body: dict[str, Any] = {**LIST_TOOLS, "params": {"_meta": ENVELOPE}}
     headers = {**HEADERS, "Mcp-Method": "tools/list", "X-API-Key": key}
     return await client.post("/mcp", json=body, headers=headers)
+
+
+def tool_call(
+    name: str, arguments: dict[str, Any], *, request_id: int, **meta: Any
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A 2026-07-28 `tools/call` of `name` by LIMITED_KEY: its body and headers."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments, "_meta": {**ENVELOPE, **meta}},
+    }
+    headers = {**HEADERS, "Mcp-Method": "tools/call", "Mcp-Name": name, "X-API-Key": LIMITED_KEY}
+    return body, headers
 
 
 @pytest.mark.slow
@@ -89,26 +103,7 @@ async def test_the_aggregate_tool_asks_only_the_targets_the_key_may_reach(
         id="lab-only", hash=hash_key(LIMITED_KEY), scopes=("mcp",), targets=("odoo_lab",)
     )
     async for item in keyed_coordinator(shared_prod, shared_lab, api_keys=(lab_only,)):
-        body: dict[str, Any] = {
-            "jsonrpc": "2.0",
-            "id": 2,
-            "method": "tools/call",
-            "params": {
-                "name": "aggregate",
-                "arguments": {"query": "List all skills"},
-                "_meta": {
-                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                    "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
-                    "io.modelcontextprotocol/clientCapabilities": {},
-                },
-            },
-        }
-        headers = {
-            **HEADERS,
-            "Mcp-Method": "tools/call",
-            "Mcp-Name": "aggregate",
-            "X-API-Key": LIMITED_KEY,
-        }
+        body, headers = tool_call("aggregate", {"query": "List all skills"}, request_id=2)
         async with httpx.AsyncClient(base_url=item.http_url) as client:
             answer = await client.post("/mcp", json=body, headers=headers)
         assert answer.status_code == 200, answer.text
@@ -121,30 +116,12 @@ async def test_the_aggregate_tool_asks_only_the_targets_the_key_may_reach(
 async def test_a_call_that_names_its_target_counts_against_the_keys_limit_there(
     shared_prod: SampleServer, shared_lab: SampleServer
 ) -> None:
-    per_target = ApiKeyConfig(
-        id="per-target",
-        hash=hash_key(LIMITED_KEY),
-        scopes=("mcp",),
-        target_rates={"odoo_lab": RateLimitConfig(rate=1 / 60, burst=1)},
-    )
-
     async def call(client: httpx.AsyncClient, name: str, **meta: Any) -> httpx.Response:
         arguments = {"query": "List all skills"} if name == "aggregate" else {}
-        body = {
-            "jsonrpc": "2.0",
-            "id": 3,
-            "method": "tools/call",
-            "params": {"name": name, "arguments": arguments, "_meta": {**ENVELOPE, **meta}},
-        }
-        headers = {
-            **HEADERS,
-            "Mcp-Method": "tools/call",
-            "Mcp-Name": name,
-            "X-API-Key": LIMITED_KEY,
-        }
+        body, headers = tool_call(name, arguments, request_id=3, **meta)
         return await client.post("/mcp", json=body, headers=headers)
 
-    async for item in keyed_coordinator(shared_prod, shared_lab, api_keys=(per_target,)):
+    async for item in keyed_coordinator(shared_prod, shared_lab, api_keys=(PER_TARGET,)):
         async with httpx.AsyncClient(base_url=item.http_url) as client:
             first = await call(client, "list_skills", **{"mcp-coordinator/target": "odoo_lab"})
             second = await call(client, "list_skills", **{"mcp-coordinator/target": "odoo_lab"})
@@ -169,25 +146,8 @@ async def test_a_call_that_names_its_target_counts_against_the_keys_limit_there(
 async def test_a_target_named_by_header_or_query_counts_against_its_limit_too(
     shared_prod: SampleServer, shared_lab: SampleServer
 ) -> None:
-    per_target = ApiKeyConfig(
-        id="per-target",
-        hash=hash_key(LIMITED_KEY),
-        scopes=("mcp",),
-        target_rates={"odoo_lab": RateLimitConfig(rate=1 / 60, burst=1)},
-    )
-    body = {
-        "jsonrpc": "2.0",
-        "id": 4,
-        "method": "tools/call",
-        "params": {"name": "list_skills", "arguments": {}, "_meta": ENVELOPE},
-    }
-    headers = {
-        **HEADERS,
-        "Mcp-Method": "tools/call",
-        "Mcp-Name": "list_skills",
-        "X-API-Key": LIMITED_KEY,
-    }
-    async for item in keyed_coordinator(shared_prod, shared_lab, api_keys=(per_target,)):
+    body, headers = tool_call("list_skills", {}, request_id=4)
+    async for item in keyed_coordinator(shared_prod, shared_lab, api_keys=(PER_TARGET,)):
         async with httpx.AsyncClient(base_url=item.http_url) as client:
             by_header = await client.post(
                 "/mcp", json=body, headers={**headers, "X-Coordinator-Target": "odoo_lab"}

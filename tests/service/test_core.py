@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
+from coordinator.answers import MAX_ANSWER_DEPTH
 from coordinator.cache import ResponseCache, open_cache
 from coordinator.calls import CallContext
 from coordinator.config import Settings
 from coordinator.errors import CoordinatorError, ErrorCode
 from coordinator.operations import Operation
 from coordinator.retry import RetryPolicy
-from coordinator.service import CoordinatorService, RouteCall
+from coordinator.service import AggregateCall, CoordinatorService, RequestTrace, RouteCall
 from tests.cache.support import ManualClock
 from tests.support.scripted_target import ScriptedTarget
 
@@ -355,3 +356,30 @@ async def test_the_breaker_follows_the_configured_policy() -> None:
         assert core.service.status().targets["odoo_prod"].circuit == "open"
         core.clock.advance(5)
         assert core.service.status().targets["odoo_prod"].circuit == "half_open"
+
+
+# -- answers past the limits -----------------------------------------------------------------
+
+
+async def test_an_answer_past_the_limits_is_an_undeliverable_attempt_on_route_and_aggregate(
+    core: Core,
+) -> None:
+    too_deep: Any = "leaf"
+    for _ in range(MAX_ANSWER_DEPTH + 1):
+        too_deep = {"k": too_deep}
+    core.prod.answer = {"structuredContent": too_deep}
+    trace = RequestTrace()
+    with pytest.raises(CoordinatorError) as refused:
+        await core.service.route(LIVE_SKILLS, CTX, trace)
+    assert refused.value.code is ErrorCode.OUT_OF_RANGE
+    assert [(a.target, a.outcome) for a in trace.attempts] == [("odoo_prod", "undeliverable")]
+    assert core.prod.tool_calls == ["list_skills"]  # ran once, not repeated on the lab
+
+    asked = RequestTrace()
+    both = await core.service.aggregate(
+        AggregateCall(Operation.parse(tool="list_skills")), CTX, asked
+    )
+    assert ("odoo_prod", "undeliverable") in [(a.target, a.outcome) for a in asked.attempts]
+    assert both.errors["odoo_prod"].code is ErrorCode.OUT_OF_RANGE
+    assert "the call ran on odoo_prod" in both.errors["odoo_prod"].message
+    assert set(both.results) == {"odoo_lab"}
